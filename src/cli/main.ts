@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+/** Commander wiring only: parse flags, call a command, print, set the exit code. */
+import { createRequire } from 'node:module';
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, MigrateError, NotYetError, exitCodeOf } from '../errors.js';
+import type { CommonOptions } from './options.js';
+
+const require = createRequire(import.meta.url);
+const { version } = require('../../package.json') as { version: string };
+
+function common(cmd: Command): Command {
+  return cmd
+    .option('--tables <names>', 'only these tables (comma-separated target names)')
+    .option('--json', 'one JSON event per line on stdout, for CI and scripts')
+    .option('--no-progress', 'no progress bars or periodic progress lines')
+    .option('--quiet', 'print errors and the final summary only')
+    .option('--verbose', 'print more detail (per batch, SQL timings)');
+}
+
+function runtime(cmd: Command): Command {
+  return cmd
+    .option('--restart', "drop this plan's checkpoints and start over")
+    .addOption(new Option('--batch-size <n>', 'rows per batch (overrides the plan)').argParser(positiveInt))
+    .addOption(new Option('--concurrency <n>', 'cache requests in flight per server').argParser(positiveInt))
+    .addOption(new Option('--workers <n>', 'tables/chunks worked on at once in this process').argParser(positiveInt));
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new CommanderError(2, 'migrate.usage', `expected a positive whole number, got "${value}"`);
+  return n;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('migrate')
+    .description('Move tables between PostgreSQL and MySQL/MariaDB, warm memcached, and prove the copy correct.')
+    .version(version, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  runtime(common(program.command('run')))
+    .argument('<plan>', 'plan file (YAML)')
+    .description('migrate the plan\'s tables; resumes from its checkpoints')
+    .option('--dry-run', 'check everything and trial one batch per table in a rolled-back transaction')
+    .action(async (plan: string, opts: CommonOptions) => {
+      const { runCommand } = await import('./commands/run.js');
+      return runCommand(plan, opts);
+    });
+
+  common(program.command('validate'))
+    .argument('<plan>', 'plan file (YAML)')
+    .description('check the plan; online (default) also checks the servers and tables')
+    .option('--offline', 'check the file only (schema and environment), no connections')
+    .addOption(new Option('--format <format>', 'output format for problems').choices(['text', 'github']))
+    .action(async (plan: string, opts: CommonOptions) => {
+      const { validateCommand } = await import('./commands/validate.js');
+      return validateCommand(plan, opts);
+    });
+
+  common(program.command('status'))
+    .argument('<plan>', 'plan file (YAML)')
+    .description('per table: state, rows done / estimated, last key, mismatches, last run')
+    .action(async (plan: string, opts: CommonOptions) => {
+      const { statusCommand } = await import('./commands/status.js');
+      return statusCommand(plan, opts);
+    });
+
+  common(program.command('verify'))
+    .argument('<plan>', 'plan file (YAML)')
+    .description('full re-check of source vs target (and cache), narrowed to the differing rows')
+    .option('--no-cache', 'skip checking the cache entries')
+    .action(async () => {
+      throw new NotYetError('`migrate verify` (the whole-table chunked check)');
+    });
+
+  runtime(common(program.command('warm')))
+    .argument('<plan>', 'plan file (YAML)')
+    .description('warm the cache from the target tables only; no data moved')
+    .action(async () => {
+      throw new NotYetError('`migrate warm`');
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    const code = await program.parseAsync(argv);
+    void code;
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Commander has printed the message already; help and version are successes.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+    if (error.code === 'migrate.usage') process.stderr.write(`error: ${error.message}\n`);
+    return ExitCode.usage;
+  }
+  if (error instanceof MigrateError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    if (error.hint) process.stderr.write(`  → ${error.hint}\n`);
+    if (process.env.MIGRATE_DEBUG && error.cause) process.stderr.write(`  cause: ${String(error.cause)}\n`);
+  } else {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`error: unexpected failure: ${message}\n`);
+    if (process.env.MIGRATE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    process.stderr.write('  → this is a bug in cache-migrate; please report it with the plan (passwords removed)\n');
+  }
+  return exitCodeOf(error);
+}
+
+main(process.argv).then((code) => {
+  process.exitCode = code;
+});
