@@ -114,10 +114,8 @@ export class LockedError extends MigrateError {
 export class NotYetError extends MigrateError {
   readonly exitCode = ExitCode.runtime;
 
-  constructor(what: string) {
-    super(`${what} is not built yet in this version of cache-migrate`, {
-      hint: 'see the README for what works today',
-    });
+  constructor(what: string, hint = 'see the README for what works today') {
+    super(`${what} is not built yet in this version of cache-migrate`, { hint });
   }
 }
 

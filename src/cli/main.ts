@@ -2,7 +2,7 @@
 /** Commander wiring only: parse flags, call a command, print, set the exit code. */
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, MigrateError, NotYetError, exitCodeOf } from '../errors.js';
+import { ExitCode, exitCodeOf, MigrateError, NotYetError } from '../errors.js';
 import type { CommonOptions } from './options.js';
 
 const require = createRequire(import.meta.url);
@@ -22,25 +22,30 @@ function runtime(cmd: Command): Command {
     .option('--restart', "drop this plan's checkpoints and start over")
     .addOption(new Option('--batch-size <n>', 'rows per batch (overrides the plan)').argParser(positiveInt))
     .addOption(new Option('--concurrency <n>', 'cache requests in flight per server').argParser(positiveInt))
-    .addOption(new Option('--workers <n>', 'tables/chunks worked on at once in this process').argParser(positiveInt));
+    .addOption(
+      new Option('--workers <n>', 'tables/chunks worked on at once in this process').argParser(positiveInt),
+    );
 }
 
 function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new CommanderError(2, 'migrate.usage', `expected a positive whole number, got "${value}"`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new CommanderError(2, 'migrate.usage', `expected a positive whole number, got "${value}"`);
   return n;
 }
 
 export function buildProgram(): Command {
   const program = new Command('migrate')
-    .description('Move tables between PostgreSQL and MySQL/MariaDB, warm memcached, and prove the copy correct.')
+    .description(
+      'Move tables between PostgreSQL and MySQL/MariaDB, warm memcached, and prove the copy correct.',
+    )
     .version(version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
   runtime(common(program.command('run')))
     .argument('<plan>', 'plan file (YAML)')
-    .description('migrate the plan\'s tables; resumes from its checkpoints')
+    .description("migrate the plan's tables; resumes from its checkpoints")
     .option('--dry-run', 'check everything and trial one batch per table in a rolled-back transaction')
     .action(async (plan: string, opts: CommonOptions) => {
       const { runCommand } = await import('./commands/run.js');
@@ -97,7 +102,12 @@ export async function main(argv: string[]): Promise<number> {
 function reportError(error: unknown): number {
   if (error instanceof CommanderError) {
     // Commander has printed the message already; help and version are successes.
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+    if (
+      error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.version' ||
+      error.code === 'commander.help'
+    )
+      return 0;
     if (error.code === 'migrate.usage') process.stderr.write(`error: ${error.message}\n`);
     return ExitCode.usage;
   }
@@ -109,7 +119,9 @@ function reportError(error: unknown): number {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`error: unexpected failure: ${message}\n`);
     if (process.env.MIGRATE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
-    process.stderr.write('  → this is a bug in cache-migrate; please report it with the plan (passwords removed)\n');
+    process.stderr.write(
+      '  → this is a bug in cache-migrate; please report it with the plan (passwords removed)\n',
+    );
   }
   return exitCodeOf(error);
 }

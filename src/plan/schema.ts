@@ -33,9 +33,7 @@ const tableOptions = {
 
 const defaultsSchema = z.strictObject(tableOptions);
 
-const cacheValue = z
-  .string()
-  .regex(/^(json|column:.+)$/, { message: 'expected `json` or `column:<name>`' });
+const cacheValue = z.string().regex(/^(json|column:.+)$/, { message: 'expected `json` or `column:<name>`' });
 
 const tableCacheSchema = z.strictObject({
   key: z.string().min(1).optional(),
@@ -43,10 +41,7 @@ const tableCacheSchema = z.strictObject({
   ttl: z.number().int().min(0).optional(),
 });
 
-const tableSourceSchema = z.union([
-  z.string().min(1),
-  z.strictObject({ query: z.string().min(1) }),
-]);
+const tableSourceSchema = z.union([z.string().min(1), z.strictObject({ query: z.string().min(1) })]);
 
 const tableSchema = z.strictObject({
   source: tableSourceSchema,

@@ -1,0 +1,491 @@
+#!/usr/bin/env bash
+# Real servers for the integration and e2e tests, on loopback and non-default ports,
+# without systemd or Docker (Debian 12, run as root):
+#
+#   PostgreSQL 15   127.0.0.1:55432   superuser migrate/migrate, database migrate
+#   MariaDB 10.11   127.0.0.1:53306   migrate/migrate with ALL ON *.*, database migrate
+#   memcached       127.0.0.1:51211, 51212, 51213 (the pool) and 51214 (spare, for tests that add a server)
+#
+# Usage: scripts/services.sh start|stop|status|env
+#   start   installs missing packages (apt-get), initialises data folders, starts what is not running.
+#           Idempotent: a running server is left alone.
+#   stop    stops only the processes this script started (pid files, checked against the
+#           process name so a recycled pid is never signalled).
+#   status  prints what runs; exits 0 when everything runs, 1 otherwise.
+#   env     prints `export TEST_...=...` lines: eval "$(scripts/services.sh env)"
+#
+# State lives in .services/ at the repository root (gitignored): data, logs, pid files.
+# PostgreSQL is the exception when it has to be: its server runs as the `postgres` OS user,
+# which must be able to traverse every parent of its data folder, and Unix socket paths are
+# limited to ~107 bytes. If .services/pg fails either test (e.g. the clone lives under
+# /root, mode 0700), the cluster goes to /tmp/cache-migrate-services-<sha1(repo path)>/pg.
+# The choice is recorded in .services/pg-root so later calls find the same cluster.
+# The MariaDB socket falls back to the same /tmp folder when its path would be too long.
+set -euo pipefail
+
+readonly PG_PORT=55432
+readonly MYSQL_PORT=53306
+readonly MEMCACHED_PORTS=(51211 51212 51213)
+readonly MEMCACHED_SPARE_PORT=51214
+readonly PG_BIN=/usr/lib/postgresql/15/bin
+readonly READY_TIMEOUT_S=60
+
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+readonly REPO_DIR
+readonly STATE_DIR="$REPO_DIR/.services"
+REPO_HASH="$(printf '%s' "$REPO_DIR" | sha1sum | cut -c1-12)"
+readonly FALLBACK_DIR="/tmp/cache-migrate-services-$REPO_HASH"
+readonly MYSQL_DIR="$STATE_DIR/mariadb"
+readonly MEMCACHED_DIR="$STATE_DIR/memcached"
+readonly SOCKET_PATH_MAX=100
+
+log() { printf '[services] %s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+# ---------------------------------------------------------------------------- helpers
+
+require_root() {
+  if [[ $(id -u) -ne 0 ]]; then
+    die "must run as root (it installs packages and runs PostgreSQL as the postgres user)"
+  fi
+}
+
+# True when something accepts TCP connections on 127.0.0.1:$1.
+port_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# True when the pid in file $1 is alive and its process name is $2 (guards against pid reuse).
+pid_alive() {
+  local pidfile=$1 name=$2 pid comm
+  [[ -s $pidfile ]] || return 1
+  pid="$(head -n1 "$pidfile" | tr -d '[:space:]')"
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  comm="$(cat "/proc/$pid/comm" 2>/dev/null || true)"
+  [[ $comm == "$name" ]] || return 1
+  process_running "$pid"
+}
+
+pid_of() {
+  head -n1 "$1" | tr -d '[:space:]'
+}
+
+# Sends SIGTERM to the pid in $1 (if it is a live $2) and waits for it to exit.
+stop_pid() {
+  local pidfile=$1 name=$2 label=$3 pid i
+  if ! pid_alive "$pidfile" "$name"; then
+    rm -f "$pidfile"
+    return 0
+  fi
+  pid="$(pid_of "$pidfile")"
+  log "stopping $label (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < READY_TIMEOUT_S * 10; i++)); do
+    if ! process_running "$pid"; then
+      rm -f "$pidfile"
+      return 0
+    fi
+    sleep 0.1
+  done
+  log "$label (pid $pid) ignored SIGTERM for ${READY_TIMEOUT_S}s, sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$pidfile"
+}
+
+# True while pid $1 exists and is not a zombie.
+process_running() {
+  local state
+  state="$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null || true)"
+  [[ -n $state && $state != Z ]]
+}
+
+# One request/response line over the memcached text protocol (subshell: fd 3 stays local).
+memcached_version() (
+  local port=$1 line
+  exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+  printf 'version\r\n' >&3
+  IFS= read -r -t 2 line <&3 || return 1
+  [[ $line == VERSION* ]]
+)
+
+# ---------------------------------------------------------------------------- packages
+
+wait_for_dpkg_lock() {
+  local i
+  for ((i = 0; i < 120; i++)); do
+    if ! fuser /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock >/dev/null 2>&1; then
+      return 0
+    fi
+    if ((i % 12 == 0)); then log "waiting for another apt/dpkg to finish"; fi
+    sleep 5
+  done
+  die "dpkg lock still held after 10 minutes"
+}
+
+# apt-get with retries: apt may be running in the background (lock held) or the mirror may flake.
+apt_get() {
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    wait_for_dpkg_lock
+    if DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 "$@"; then
+      return 0
+    fi
+    log "apt-get $1 failed (attempt $attempt), retrying"
+    sleep 10
+  done
+  die "apt-get $* failed"
+}
+
+ensure_packages() {
+  local missing=()
+  [[ -x $PG_BIN/initdb ]] || missing+=(postgresql)
+  command -v mariadbd >/dev/null 2>&1 || [[ -x /usr/sbin/mariadbd ]] || missing+=(mariadb-server)
+  command -v memcached >/dev/null 2>&1 || missing+=(memcached)
+  command -v saslpasswd2 >/dev/null 2>&1 || [[ -x /usr/sbin/saslpasswd2 ]] || missing+=(sasl2-bin)
+  if ((${#missing[@]} == 0)); then
+    return 0
+  fi
+  log "installing ${missing[*]}"
+  # Keep package postinst scripts from starting system-wide servers on the default ports.
+  local own_policy=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 0755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  apt_get update
+  apt_get install -y --no-install-recommends "${missing[@]}"
+  if ((own_policy)); then rm -f /usr/sbin/policy-rc.d; fi
+}
+
+# ---------------------------------------------------------------------------- PostgreSQL
+
+# Prints the folder holding the cluster (data/, run/ for the socket, postgres.log).
+pg_root() {
+  local recorded=""
+  if [[ -s $STATE_DIR/pg-root ]]; then recorded="$(cat "$STATE_DIR/pg-root")"; fi
+  # Ignore a record left by a checkout that has since moved.
+  if [[ $recorded == "$STATE_DIR/pg" || $recorded == "$FALLBACK_DIR/pg" ]]; then
+    echo "$recorded"
+    return 0
+  fi
+  local candidate="$STATE_DIR/pg"
+  local socket="$candidate/run/.s.PGSQL.$PG_PORT"
+  # access(2) as postgres fails when any parent folder is not searchable for it.
+  if ((${#socket} <= SOCKET_PATH_MAX)) && runuser -u postgres -- test -x "$STATE_DIR" 2>/dev/null; then
+    echo "$candidate"
+  else
+    echo "$FALLBACK_DIR/pg"
+  fi
+}
+
+# Runs a PostgreSQL binary as the postgres user from a folder it can read.
+as_postgres() {
+  (cd / && runuser -u postgres -- "$@")
+}
+
+# pg_ctl status alone counts a dead but unreaped (zombie) postmaster as running.
+pg_running() {
+  local pidfile=$1/data/postmaster.pid
+  [[ -s $pidfile ]] || return 1
+  process_running "$(pid_of "$pidfile")" || return 1
+  as_postgres "$PG_BIN/pg_ctl" -D "$1/data" status >/dev/null 2>&1
+}
+
+# A postmaster killed hard leaves postmaster.pid behind; while its pid is an unreaped zombie the
+# new server refuses to start, so give the reaper a moment.
+pg_wait_for_zombie() {
+  local pidfile=$1/data/postmaster.pid pid i
+  [[ -s $pidfile ]] || return 0
+  pid="$(pid_of "$pidfile")"
+  for ((i = 0; i < 100; i++)); do
+    [[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null || true)" == Z ]] || return 0
+    sleep 0.1
+  done
+}
+
+pg_psql() {
+  local root=$1
+  shift
+  "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$root/run" -p "$PG_PORT" -U postgres "$@"
+}
+
+pg_init() {
+  local root=$1
+  log "initialising PostgreSQL cluster in $root/data"
+  rm -rf "$root/data"
+  install -d -o postgres -g postgres -m 0700 "$root/data" "$root/run"
+  as_postgres "$PG_BIN/initdb" -D "$root/data" -U postgres -E UTF8 --locale=C.UTF-8 \
+    --auth-local=trust --auth-host=scram-sha-256 --no-sync --no-instructions >"$root/initdb.log" 2>&1 ||
+    die "initdb failed, see $root/initdb.log"
+  cat >>"$root/data/postgresql.conf" <<EOF
+
+# cache-migrate test server (scripts/services.sh): loopback only, durability off for speed.
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+max_connections = 200
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+timezone = 'UTC'
+password_encryption = 'scram-sha-256'
+EOF
+}
+
+pg_start() {
+  local root
+  root="$(pg_root)"
+  # Record the choice before anything else so stop/status find this cluster.
+  mkdir -p "$STATE_DIR"
+  echo "$root" >"$STATE_DIR/pg-root"
+  if [[ $root == "$FALLBACK_DIR"/* ]]; then
+    install -d -m 0755 "$FALLBACK_DIR"
+    ln -sfn "$root" "$STATE_DIR/pg"
+  fi
+  install -d -o postgres -g postgres -m 0755 "$root"
+  if pg_running "$root"; then
+    log "PostgreSQL already running on 127.0.0.1:$PG_PORT"
+  else
+    if port_open "$PG_PORT"; then die "127.0.0.1:$PG_PORT is in use by a process this script did not start"; fi
+    [[ -f $root/data/PG_VERSION && -f $root/.initialised ]] || {
+      rm -f "$root/.initialised"
+      pg_init "$root"
+    }
+    install -d -o postgres -g postgres -m 0700 "$root/run"
+    pg_wait_for_zombie "$root"
+    log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    # The socket folder goes on the command line, not in postgresql.conf, so a moved checkout still starts.
+    as_postgres "$PG_BIN/pg_ctl" -D "$root/data" -l "$root/postgres.log" -w -t "$READY_TIMEOUT_S" \
+      -o "-k \"$root/run\"" start >/dev/null ||
+      die "PostgreSQL did not start, see $root/postgres.log"
+  fi
+  # Idempotent: cheap enough to run on every start, and repairs a half-finished first start.
+  pg_psql "$root" -d postgres <<'SQL'
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'migrate') THEN
+    CREATE ROLE migrate LOGIN SUPERUSER PASSWORD 'migrate';
+  END IF;
+END
+$$;
+SELECT 'CREATE DATABASE migrate OWNER migrate'
+WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'migrate') \gexec
+SQL
+  touch "$root/.initialised"
+}
+
+pg_stop() {
+  [[ -s $STATE_DIR/pg-root ]] || return 0
+  local root
+  root="$(cat "$STATE_DIR/pg-root")"
+  if pg_running "$root"; then
+    log "stopping PostgreSQL"
+    as_postgres "$PG_BIN/pg_ctl" -D "$root/data" -m fast -w -t "$READY_TIMEOUT_S" stop >/dev/null
+  fi
+}
+
+pg_status() {
+  local root=""
+  if [[ -s $STATE_DIR/pg-root ]]; then root="$(cat "$STATE_DIR/pg-root")"; fi
+  if [[ -n $root ]] && pg_running "$root"; then
+    printf '%-22s %-18s running  pid %s  (data %s)\n' postgresql "127.0.0.1:$PG_PORT" \
+      "$(head -n1 "$root/data/postmaster.pid")" "$root/data"
+    return 0
+  fi
+  printf '%-22s %-18s stopped\n' postgresql "127.0.0.1:$PG_PORT"
+  return 1
+}
+
+# ---------------------------------------------------------------------------- MariaDB
+
+mysql_socket() {
+  local socket="$MYSQL_DIR/mariadbd.sock"
+  if ((${#socket} > SOCKET_PATH_MAX)); then socket="$FALLBACK_DIR/mariadbd.sock"; fi
+  echo "$socket"
+}
+
+# Admin connection as root over the server's own socket (root has no password, see install-db).
+mysql_admin() {
+  mariadb --no-defaults --protocol=socket --socket="$(mysql_socket)" -uroot "$@"
+}
+
+mysql_init() {
+  log "initialising MariaDB data in $MYSQL_DIR/data"
+  rm -rf "$MYSQL_DIR/data"
+  mkdir -p "$MYSQL_DIR/data"
+  mariadb-install-db --no-defaults --datadir="$MYSQL_DIR/data" --user=root \
+    --auth-root-authentication-method=normal --skip-test-db >"$MYSQL_DIR/install-db.log" 2>&1 ||
+    die "mariadb-install-db failed, see $MYSQL_DIR/install-db.log"
+}
+
+mysql_start() {
+  local pidfile="$MYSQL_DIR/mariadbd.pid" socket i
+  socket="$(mysql_socket)"
+  mkdir -p "$MYSQL_DIR" "$(dirname "$socket")"
+  if pid_alive "$pidfile" mariadbd; then
+    log "MariaDB already running on 127.0.0.1:$MYSQL_PORT"
+  else
+    rm -f "$pidfile"
+    if port_open "$MYSQL_PORT"; then die "127.0.0.1:$MYSQL_PORT is in use by a process this script did not start"; fi
+    [[ -d $MYSQL_DIR/data/mysql && -f $MYSQL_DIR/.initialised ]] || {
+      rm -f "$MYSQL_DIR/.initialised"
+      mysql_init
+    }
+    log "starting MariaDB on 127.0.0.1:$MYSQL_PORT"
+    # mariadbd has no daemon mode: a new session detaches it from this shell and its signals.
+    setsid mariadbd --no-defaults --user=root \
+      --datadir="$MYSQL_DIR/data" --pid-file="$pidfile" --socket="$socket" \
+      --bind-address=127.0.0.1 --port="$MYSQL_PORT" --log-error="$MYSQL_DIR/mariadbd.log" \
+      --local-infile=1 --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 \
+      --max-connections=300 --max-allowed-packet=64M \
+      --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+      --default-time-zone=+00:00 --skip-name-resolve \
+      </dev/null >>"$MYSQL_DIR/mariadbd.log" 2>&1 &
+    local launched=$!
+    for ((i = 0; i < READY_TIMEOUT_S * 10; i++)); do
+      if mysql_admin -N -e 'SELECT 1' >/dev/null 2>&1; then break; fi
+      if ! process_running "$launched"; then
+        tail -n 20 "$MYSQL_DIR/mariadbd.log" >&2 || true
+        die "MariaDB exited during start, see $MYSQL_DIR/mariadbd.log"
+      fi
+      sleep 0.1
+    done
+    mysql_admin -N -e 'SELECT 1' >/dev/null 2>&1 || die "MariaDB not ready after ${READY_TIMEOUT_S}s"
+    # mariadbd writes its pid file itself; keep ours in case it has not yet.
+    [[ -s $pidfile ]] || echo "$launched" >"$pidfile"
+  fi
+  mysql_admin <<'SQL'
+CREATE USER IF NOT EXISTS 'migrate'@'%' IDENTIFIED BY 'migrate';
+CREATE USER IF NOT EXISTS 'migrate'@'127.0.0.1' IDENTIFIED BY 'migrate';
+GRANT ALL PRIVILEGES ON *.* TO 'migrate'@'%' WITH GRANT OPTION;
+GRANT ALL PRIVILEGES ON *.* TO 'migrate'@'127.0.0.1' WITH GRANT OPTION;
+CREATE DATABASE IF NOT EXISTS migrate;
+SQL
+  touch "$MYSQL_DIR/.initialised"
+}
+
+mysql_stop() {
+  stop_pid "$MYSQL_DIR/mariadbd.pid" mariadbd MariaDB
+}
+
+mysql_status() {
+  local pidfile="$MYSQL_DIR/mariadbd.pid"
+  if pid_alive "$pidfile" mariadbd; then
+    printf '%-22s %-18s running  pid %s\n' mariadb "127.0.0.1:$MYSQL_PORT" "$(pid_of "$pidfile")"
+    return 0
+  fi
+  printf '%-22s %-18s stopped\n' mariadb "127.0.0.1:$MYSQL_PORT"
+  return 1
+}
+
+# ---------------------------------------------------------------------------- memcached
+
+all_memcached_ports() {
+  echo "${MEMCACHED_PORTS[@]}" "$MEMCACHED_SPARE_PORT"
+}
+
+memcached_start_one() {
+  local port=$1 pidfile="$MEMCACHED_DIR/$1.pid" i
+  if pid_alive "$pidfile" memcached; then
+    log "memcached already running on 127.0.0.1:$port"
+    return 0
+  fi
+  rm -f "$pidfile"
+  if port_open "$port"; then die "127.0.0.1:$port is in use by a process this script did not start"; fi
+  log "starting memcached on 127.0.0.1:$port"
+  memcached -u root -d -P "$pidfile" -l 127.0.0.1 -p "$port" -U 0 -m 64 ||
+    die "memcached on port $port did not start"
+  for ((i = 0; i < READY_TIMEOUT_S * 10; i++)); do
+    if memcached_version "$port" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  die "memcached on port $port not ready after ${READY_TIMEOUT_S}s"
+}
+
+memcached_start() {
+  mkdir -p "$MEMCACHED_DIR"
+  local port
+  for port in $(all_memcached_ports); do memcached_start_one "$port"; done
+}
+
+memcached_stop() {
+  local port
+  for port in $(all_memcached_ports); do
+    stop_pid "$MEMCACHED_DIR/$port.pid" memcached "memcached :$port"
+  done
+}
+
+memcached_status() {
+  local port pidfile label rc=0
+  for port in $(all_memcached_ports); do
+    pidfile="$MEMCACHED_DIR/$port.pid"
+    label=memcached
+    if [[ $port == "$MEMCACHED_SPARE_PORT" ]]; then label='memcached (spare)'; fi
+    if pid_alive "$pidfile" memcached; then
+      printf '%-22s %-18s running  pid %s\n' "$label" "127.0.0.1:$port" "$(pid_of "$pidfile")"
+    else
+      printf '%-22s %-18s stopped\n' "$label" "127.0.0.1:$port"
+      rc=1
+    fi
+  done
+  return "$rc"
+}
+
+# ---------------------------------------------------------------------------- commands
+
+cmd_start() {
+  require_root
+  local started=$SECONDS
+  ensure_packages
+  mkdir -p "$STATE_DIR"
+  pg_start
+  mysql_start
+  memcached_start
+  log "all services up in $((SECONDS - started))s"
+}
+
+cmd_stop() {
+  require_root
+  # Stop every service even if one of them fails to stop.
+  local rc=0
+  memcached_stop || rc=1
+  mysql_stop || rc=1
+  pg_stop || rc=1
+  return "$rc"
+}
+
+cmd_status() {
+  local rc=0
+  pg_status || rc=1
+  mysql_status || rc=1
+  memcached_status || rc=1
+  return "$rc"
+}
+
+cmd_env() {
+  local servers=() port
+  for port in "${MEMCACHED_PORTS[@]}"; do servers+=("127.0.0.1:$port"); done
+  local IFS=,
+  echo "export TEST_PG_URL=postgres://migrate:migrate@127.0.0.1:$PG_PORT/migrate"
+  echo "export TEST_MYSQL_URL=mysql://migrate:migrate@127.0.0.1:$MYSQL_PORT/migrate"
+  echo "export TEST_MEMCACHED_SERVERS=${servers[*]}"
+  echo "export TEST_MEMCACHED_SPARE=127.0.0.1:$MEMCACHED_SPARE_PORT"
+}
+
+main() {
+  case "${1:-}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  env) cmd_env ;;
+  *)
+    echo "usage: $0 start|stop|status|env" >&2
+    exit 2
+    ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,88 @@
+/** `migrate status <plan>`: per table state, rows done / estimated, last key, mismatches, last run time. */
+import type { ChunkState } from '../../db/dialect.js';
+import { parseTableRef } from '../../db/dialect.js';
+import { openDialect } from '../../db/open.js';
+import { selectTables } from '../../engine/run.js';
+import { loadPlan } from '../../plan/load.js';
+import { stateTableName, targetName } from '../../plan/schema.js';
+import { type CommonOptions, tableFilter } from '../options.js';
+
+export async function statusCommand(planFile: string, opts: CommonOptions): Promise<void> {
+  const { plan } = await loadPlan(planFile);
+  const indexes = selectTables(plan, tableFilter(opts));
+  const target = openDialect(plan.target.url);
+  try {
+    const state = await target.state(stateTableName(plan));
+    const chunks = await state.list(plan.name);
+    const rows = [];
+    for (const i of indexes) {
+      const name = targetName(plan.tables[i]!);
+      const mine = chunks.filter((c) => c.table === name);
+      const info = await target.describeTable(parseTableRef(name)).catch(() => null);
+      rows.push(summarise(name, mine, info?.estimatedRows ?? null));
+    }
+    if (opts.json) {
+      for (const r of rows) process.stdout.write(`${JSON.stringify({ event: 'status', ...r })}\n`);
+      return;
+    }
+    const head = [
+      'table',
+      'state',
+      'rows done',
+      'target rows (est.)',
+      'last key',
+      'mismatches',
+      'last run',
+      'lease',
+    ];
+    const body = rows.map((r) => [
+      r.table,
+      r.state,
+      String(r.rowsDone),
+      r.targetRows === null ? '-' : String(r.targetRows),
+      r.lastKey ?? '-',
+      String(r.mismatches),
+      r.updatedAt ?? '-',
+      r.lease ?? '-',
+    ]);
+    const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+    process.stdout.write(`plan ${plan.name} (state in ${target.display}, table ${stateTableName(plan)})\n`);
+    process.stdout.write(`${[line(head), ...body.map(line)].join('\n')}\n`);
+  } finally {
+    await target.close();
+  }
+}
+
+function summarise(table: string, chunks: ChunkState[], targetRows: number | null) {
+  const state =
+    chunks.length === 0
+      ? 'not started'
+      : chunks.every((c) => c.status === 'done')
+        ? 'done'
+        : chunks.some((c) => c.leaseLive)
+          ? 'running'
+          : 'paused';
+  const latest = chunks.reduce<Date | null>(
+    (a, c) => (c.updatedAt && (!a || c.updatedAt > a) ? c.updatedAt : a),
+    null,
+  );
+  return {
+    table,
+    state,
+    rowsDone: chunks.reduce((a, c) => a + c.rowsRead, 0),
+    targetRows,
+    lastKey:
+      chunks
+        .map((c) => c.lastKey)
+        .filter(Boolean)
+        .join(' ') || null,
+    mismatches: chunks.reduce((a, c) => a + c.mismatches, 0),
+    updatedAt: latest ? latest.toISOString() : null,
+    lease:
+      chunks
+        .filter((c) => c.leaseLive)
+        .map((c) => c.leaseOwner)
+        .join(' ') || null,
+  };
+}

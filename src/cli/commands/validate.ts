@@ -1,0 +1,142 @@
+/**
+ * `migrate validate <plan> [--offline]`: the plan's schema and environment; online checks come later.
+ * Output: a short summary (URLs masked), or with `--json` one event per line; problems also as GitHub
+ * annotations with `--format github` or under GitHub Actions (not with `--json`: stdout stays JSON only).
+ */
+import { ExitCode, maskUrl, NotYetError, PlanError, type PlanIssue, UsageError } from '../../errors.js';
+import { type LoadedPlan, loadPlan } from '../../plan/load.js';
+import { type Plan, type PlanTable, tableLabel } from '../../plan/schema.js';
+import { suggest } from '../../plan/suggest.js';
+import { type CommonOptions, tableFilter } from '../options.js';
+
+export async function validateCommand(planPath: string, opts: CommonOptions): Promise<void> {
+  let loaded: LoadedPlan;
+  try {
+    loaded = await loadPlan(planPath);
+  } catch (error) {
+    if (!(error instanceof PlanError)) throw error;
+    if (opts.json) {
+      reportJson(error.issues);
+      process.exitCode = ExitCode.usage;
+      return;
+    }
+    if (githubAnnotations(opts)) for (const issue of error.issues) print(annotation(issue));
+    throw error;
+  }
+
+  const tables = selectTables(loaded.plan, opts);
+  if (!opts.offline) {
+    throw new NotYetError(
+      'online validation (connecting to the servers)',
+      `the offline checks passed; run \`migrate validate ${planPath} --offline\` to check the file only`,
+    );
+  }
+  if (opts.json) print(JSON.stringify(summaryEvent(loaded, tables)));
+  else if (opts.quiet) print(`plan ${loaded.plan.name} is valid (offline)`);
+  else print(summaryText(loaded, tables).join('\n'));
+}
+
+function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function reportJson(issues: PlanIssue[]): void {
+  for (const { file, line, col, path, message } of issues) {
+    print(JSON.stringify({ event: 'plan-error', file, line, col, path, message }));
+  }
+  print(JSON.stringify({ event: 'validate', ok: false, errors: issues.length }));
+}
+
+function githubAnnotations(opts: CommonOptions): boolean {
+  return opts.format === 'github' || (opts.format === undefined && process.env.GITHUB_ACTIONS === 'true');
+}
+
+/** A GitHub Actions workflow command; its data and properties have their own escaping. */
+function annotation(issue: PlanIssue): string {
+  const data = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  const property = (s: string) => data(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+  const text = issue.path ? `${issue.path}: ${issue.message}` : issue.message;
+  return `::error file=${property(issue.file)},line=${issue.line},col=${issue.col}::${data(text)}`;
+}
+
+/** The plan's tables, or those named by `--tables` (by target name); an unknown name is a usage error. */
+function selectTables(plan: Plan, opts: CommonOptions): PlanTable[] {
+  const wanted = tableFilter(opts);
+  if (!wanted) return plan.tables;
+  const labels = plan.tables.map(tableLabel);
+  const unknown = wanted.filter((name) => !labels.includes(name));
+  if (unknown.length > 0) {
+    const guesses = unknown.map((name) => {
+      const guess = suggest(name, labels);
+      return guess ? `${name} (did you mean ${guess}?)` : name;
+    });
+    throw new UsageError(`--tables: not in the plan: ${guesses.join(', ')}`, {
+      hint: `the plan's tables are: ${labels.join(', ')}`,
+    });
+  }
+  return plan.tables.filter((t) => wanted.includes(tableLabel(t)));
+}
+
+function sourceLabel(table: PlanTable): string {
+  return typeof table.source === 'string' ? table.source : '(query)';
+}
+
+function tableNotes(table: PlanTable): string {
+  const notes: string[] = [];
+  if (table.key) notes.push(`key ${table.key.join(', ')}`);
+  if (table.where) notes.push('filtered by where');
+  const mapping = Object.values(table.columns ?? {});
+  const dropped = mapping.filter((v) => v === false).length;
+  const renamed = mapping.length - dropped;
+  if (renamed > 0) notes.push(`${renamed} renamed`);
+  if (dropped > 0) notes.push(`${dropped} dropped`);
+  if (table.cache?.key) notes.push(`cache ${table.cache.key}`);
+  return notes.length > 0 ? `  (${notes.join('; ')})` : '';
+}
+
+function cacheLine(plan: Plan): string {
+  const cache = plan.cache;
+  if (!cache) return 'none';
+  const where =
+    cache.driver === 'memory'
+      ? 'in-memory'
+      : `memcached ${cache.servers?.join(', ') ?? ''} (${cache.distribution})`;
+  const ttl = cache.ttl === 0 ? 'no expiry' : `ttl ${cache.ttl}s`;
+  const prefix = cache.prefix ? `, prefix ${JSON.stringify(cache.prefix)}` : '';
+  return `${where}; warm ${cache.warm}, ${ttl}${prefix}`;
+}
+
+function summaryText(loaded: LoadedPlan, tables: PlanTable[]): string[] {
+  const { plan } = loaded;
+  return [
+    `plan ${plan.name} (${loaded.file}) is valid — offline check: file and environment only`,
+    `  source  ${maskUrl(plan.source.url)}`,
+    `  target  ${maskUrl(plan.target.url)}`,
+    `  cache   ${cacheLine(plan)}`,
+    `  tables  ${tables.length}`,
+    ...tables.map((t) => `    ${sourceLabel(t)} -> ${tableLabel(t)}${tableNotes(t)}`),
+  ];
+}
+
+function summaryEvent(loaded: LoadedPlan, tables: PlanTable[]) {
+  const { plan } = loaded;
+  return {
+    event: 'validate',
+    ok: true,
+    offline: true,
+    file: loaded.file,
+    plan: plan.name,
+    hash: loaded.hash,
+    source: maskUrl(plan.source.url),
+    target: maskUrl(plan.target.url),
+    cache: plan.cache
+      ? {
+          driver: plan.cache.driver,
+          servers: plan.cache.servers ?? [],
+          distribution: plan.cache.distribution,
+          warm: plan.cache.warm,
+        }
+      : null,
+    tables: tables.map((t) => ({ source: sourceLabel(t), target: tableLabel(t) })),
+  };
+}

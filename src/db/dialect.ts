@@ -1,0 +1,160 @@
+/**
+ * What the engine needs of a database. One folder per database implements it (postgres/, mysql/, ...); the
+ * engine never imports a driver. Rows cross this boundary in the one representation of `convert/value.ts`.
+ */
+import type { Column, Row } from '../convert/value.js';
+
+export type DialectName = 'postgres' | 'mysql' | 'sqlite';
+
+export interface TableRef {
+  schema: string | null;
+  name: string;
+}
+
+export interface TableInfo {
+  ref: TableRef;
+  columns: Column[];
+  primaryKey: string[] | null;
+  /** Unique keys whose columns are all NOT NULL, usable for keyset pagination. */
+  uniqueKeys: string[][];
+  estimatedRows: number;
+}
+
+/** Where rows come from: a table (with an optional raw SQL filter) or a query. */
+export type RowSource = { kind: 'table'; ref: TableRef; where?: string } | { kind: 'query'; sql: string };
+
+export interface ReadSpec {
+  from: RowSource;
+  /** Columns to read, in this order; rows come back in it. */
+  columns: Column[];
+  /** Indexes into `columns` of the key, in key order. Empty: no key (read once, in one pass). */
+  key: number[];
+  batchSize: number;
+  /** Key values of the last row already done: reading starts after it. */
+  after: Row | null;
+  /** Key values of the last row to read (inclusive); null: to the end. */
+  until?: Row | null;
+}
+
+/** The checkpoint written in the same transaction as a batch. */
+export interface CheckpointUpdate {
+  plan: string;
+  table: string;
+  chunk: number;
+  owner: string;
+  lastKey: string | null;
+  /** Cache warmed up to and including this key (JSON text of its values); null: unchanged. */
+  warmedKey?: string | null;
+  rowsRead: number;
+  rowsWritten: number;
+  mismatches: number;
+  skipped: number;
+  done: boolean;
+  /** The lease is extended by this much with every checkpoint. */
+  leaseMs: number;
+}
+
+export interface WriteSpec {
+  ref: TableRef;
+  columns: Column[];
+  /** Indexes into `columns` of the conflict key. */
+  key: number[];
+  onConflict: 'upsert' | 'skip' | 'error';
+  stateTable: string;
+  /** Label for errors. */
+  label: string;
+}
+
+export interface BatchResult {
+  /** Rows the target reports as inserted or updated. */
+  written: number;
+  /** The target's rows for the batch's keys, read inside the transaction (when asked), in `columns` order. */
+  readBack: Row[] | null;
+}
+
+export interface Writer {
+  /** Writes the rows and the checkpoint in ONE transaction: both commit or neither does. */
+  writeBatch(rows: Row[], checkpoint: CheckpointUpdate, readBack: boolean): Promise<BatchResult>;
+  /**
+   * A table without a key: every batch goes into one transaction that only `finish` commits, so a crash
+   * leaves nothing behind and a re-run starts clean. `begin` fails when the target table is not empty.
+   */
+  beginWhole(): Promise<void>;
+  appendWhole(rows: Row[]): Promise<number>;
+  finishWhole(checkpoint: CheckpointUpdate): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type ChunkStatus = 'pending' | 'running' | 'done';
+
+export interface ChunkState {
+  plan: string;
+  table: string;
+  chunk: number;
+  status: ChunkStatus;
+  lastKey: string | null;
+  warmedKey: string | null;
+  rowsRead: number;
+  rowsWritten: number;
+  mismatches: number;
+  skipped: number;
+  mappingHash: string;
+  leaseOwner: string | null;
+  leaseLive: boolean;
+  updatedAt: Date | null;
+}
+
+/** Checkpoints and leases, kept in the target database (PLAN.md "Checkpoints, resume and scale-out"). */
+export interface StateStore {
+  /** Creates the state table when missing. */
+  ensure(): Promise<void>;
+  exists(): Promise<boolean>;
+  list(plan: string): Promise<ChunkState[]>;
+  /**
+   * Takes the chunk's lease (creating its row when new) unless another live owner holds it: null then.
+   * Uses row locks with SKIP LOCKED, so concurrent runs never take the same chunk.
+   */
+  claim(
+    plan: string,
+    table: string,
+    chunk: number,
+    owner: string,
+    leaseMs: number,
+    mappingHash: string,
+  ): Promise<ChunkState | null>;
+  renew(plan: string, table: string, chunk: number, owner: string, leaseMs: number): Promise<void>;
+  release(plan: string, table: string, chunk: number, owner: string): Promise<void>;
+  setWarmed(plan: string, table: string, chunk: number, warmedKey: string | null): Promise<void>;
+  /** Drops the plan's checkpoints (for `--restart`); throws LockedError while another lease is live. */
+  reset(plan: string, tables: string[] | null, owner: string): Promise<void>;
+}
+
+export interface Dialect {
+  readonly name: DialectName;
+  /** The URL with its password masked, for messages. */
+  readonly display: string;
+  /** Checks the connection; throws ConnectionError. */
+  ping(): Promise<void>;
+  describeTable(ref: TableRef): Promise<TableInfo | null>;
+  describeQuery(sql: string): Promise<Column[]>;
+  /** Keyset-paginated reads (or one pass for a key-less source); `break` closes what it opened. */
+  readBatches(spec: ReadSpec): AsyncIterable<Row[]>;
+  /** Rows of `columns` whose key (indexes into columns) equals one of `keys`; any order. */
+  fetchByKeys(ref: TableRef, columns: Column[], key: number[], keys: Row[]): Promise<Row[]>;
+  openWriter(spec: WriteSpec): Promise<Writer>;
+  /** The checkpoint store in the state table of that name (its own connection). */
+  state(table: string): Promise<StateStore>;
+  close(): Promise<void>;
+}
+
+export function parseTableRef(name: string): TableRef {
+  const dot = name.indexOf('.');
+  if (dot > 0 && dot < name.length - 1 && name.indexOf('.', dot + 1) < 0) {
+    return { schema: name.slice(0, dot), name: name.slice(dot + 1) };
+  }
+  return { schema: null, name };
+}
+
+export function formatTableRef(ref: TableRef): string {
+  return ref.schema ? `${ref.schema}.${ref.name}` : ref.name;
+}

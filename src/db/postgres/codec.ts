@@ -1,0 +1,87 @@
+/**
+ * PostgreSQL text forms <-> the engine's values (convert/value.ts). The session runs in UTC with ISO dates
+ * (connect.ts), so timestamptz text is always `+00` and only needs its suffix dropped.
+ */
+import type { ColumnKind, Value } from '../../convert/value.js';
+
+const KIND_BY_TYPE: Record<string, ColumnKind> = {
+  int2: 'int',
+  int4: 'int',
+  int8: 'int',
+  oid: 'int',
+  numeric: 'decimal',
+  float4: 'float',
+  float8: 'float',
+  bool: 'bool',
+  text: 'text',
+  varchar: 'text',
+  bpchar: 'text',
+  char: 'text',
+  name: 'text',
+  citext: 'text',
+  bytea: 'bytes',
+  date: 'date',
+  time: 'time',
+  timestamp: 'timestamp',
+  timestamptz: 'timestamptz',
+  json: 'json',
+  jsonb: 'json',
+  uuid: 'uuid',
+};
+
+/** `typname` of pg_type (e.g. `int8`, `_int4` for arrays) -> kind. */
+export function kindOfPgType(typname: string): ColumnKind {
+  return KIND_BY_TYPE[typname] ?? 'other';
+}
+
+export type Decoder = (text: string | null) => Value;
+
+const identity: Decoder = (t) => t;
+const decodeBool: Decoder = (t) => (t === null ? null : t === 't');
+const decodeBytes: Decoder = (t) => (t === null ? null : Buffer.from(t.slice(2), 'hex'));
+const decodeFloat: Decoder = (t) => {
+  if (t === null) return null;
+  return t === 'NaN' || t === 'Infinity' || t === '-Infinity' ? t : Number(t);
+};
+const ZONE_SUFFIX = /\+00(?=( BC)?$)/;
+const decodeTimestamptz: Decoder = (t) => (t === null ? null : t.replace(ZONE_SUFFIX, ''));
+
+export function decoderFor(kind: ColumnKind): Decoder {
+  switch (kind) {
+    case 'bool':
+      return decodeBool;
+    case 'bytes':
+      return decodeBytes;
+    case 'float':
+      return decodeFloat;
+    case 'timestamptz':
+      return decodeTimestamptz;
+    default:
+      return identity;
+  }
+}
+
+/** Value -> one field of COPY's text format (tab-separated, `\N` for NULL, backslash escapes). */
+export type CopyEncoder = (value: Value) => string;
+
+const COPY_SPECIAL = /[\\\n\r\t]/;
+const COPY_SPECIAL_ALL = /[\\\n\r\t]/g;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+function copyText(value: string): string {
+  return COPY_SPECIAL.test(value) ? value.replace(COPY_SPECIAL_ALL, (c) => COPY_ESCAPES[c]!) : value;
+}
+
+export function copyEncode(value: Value): string {
+  if (value === null) return '\\N';
+  if (typeof value === 'string') return copyText(value);
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  if (typeof value === 'number') return String(value);
+  return `\\\\x${value.toString('hex')}`;
+}
+
+/** Value -> a query parameter (node-postgres sends Buffers as bytea, the rest as text). */
+export function paramOf(value: Value): string | Buffer | null {
+  if (value === null || typeof value === 'string' || Buffer.isBuffer(value)) return value;
+  return typeof value === 'boolean' ? (value ? 't' : 'f') : String(value);
+}

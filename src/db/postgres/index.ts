@@ -1,0 +1,91 @@
+/** The PostgreSQL dialect: one read connection, one write connection per writer, one for state. */
+import type pg from 'pg';
+import type { Column, Row } from '../../convert/value.js';
+import { maskUrl } from '../../errors.js';
+import type { Dialect, ReadSpec, StateStore, TableInfo, TableRef, Writer, WriteSpec } from '../dialect.js';
+import { connectPostgres } from './connect.js';
+import { describeQuery, describeTable } from './introspect.js';
+import { fetchByKeys, readAll, readKeyset } from './read.js';
+import { quoteTable } from './sql.js';
+import { PostgresStateStore } from './state.js';
+import { PostgresWriter } from './write.js';
+
+export class PostgresDialect implements Dialect {
+  readonly name = 'postgres' as const;
+  readonly display: string;
+  private readonly clients: pg.Client[] = [];
+  private main: pg.Client | null = null;
+
+  constructor(private readonly url: string) {
+    this.display = maskUrl(url);
+  }
+
+  private async connect(): Promise<pg.Client> {
+    const client = await connectPostgres(this.url);
+    this.clients.push(client);
+    return client;
+  }
+
+  private async shared(): Promise<pg.Client> {
+    this.main ??= await this.connect();
+    return this.main;
+  }
+
+  async ping(): Promise<void> {
+    await (await this.shared()).query('SELECT 1');
+  }
+
+  async describeTable(ref: TableRef): Promise<TableInfo | null> {
+    return describeTable(await this.shared(), ref);
+  }
+
+  async describeQuery(sql: string): Promise<Column[]> {
+    return describeQuery(await this.shared(), sql);
+  }
+
+  async *readBatches(spec: ReadSpec): AsyncGenerator<Row[]> {
+    // Its own connection: the engine reads the next batch while the previous one is written.
+    const client = await this.connect();
+    try {
+      yield* spec.key.length > 0 ? readKeyset(client, spec) : readAll(client, spec);
+    } finally {
+      await this.end(client);
+    }
+  }
+
+  async fetchByKeys(ref: TableRef, columns: Column[], key: number[], keys: Row[]): Promise<Row[]> {
+    return fetchByKeys(await this.shared(), quoteTable(ref), columns, key, keys);
+  }
+
+  async openWriter(spec: WriteSpec): Promise<Writer> {
+    const client = await this.connect();
+    const writer = new PostgresWriter(client, spec);
+    const close = writer.close.bind(writer);
+    writer.close = async () => {
+      await close();
+      this.forget(client);
+    };
+    return writer;
+  }
+
+  async state(table: string): Promise<StateStore> {
+    // Its own connection, so the store's short transactions never mix with a batch's.
+    return new PostgresStateStore(await this.connect(), table);
+  }
+
+  private forget(client: pg.Client): void {
+    const i = this.clients.indexOf(client);
+    if (i >= 0) this.clients.splice(i, 1);
+  }
+
+  private async end(client: pg.Client): Promise<void> {
+    this.forget(client);
+    await client.end().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    const all = this.clients.splice(0);
+    this.main = null;
+    await Promise.all(all.map((c) => c.end().catch(() => undefined)));
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * What the engine reports while it works. The CLI turns these into progress bars, plain lines, `--json`
+ * lines and the summary; the engine never prints.
+ */
+
+export interface TableCounts {
+  read: number;
+  written: number;
+  cached: number;
+  verified: number;
+  mismatches: number;
+  /** Rows not migrated (rejected values under `invalid: skip`). */
+  skipped: number;
+  /** Rows migrated but not cached, by reason (bad key, value too large, NULL column, server down). */
+  cacheSkipped: Record<string, number>;
+}
+
+export function emptyCounts(): TableCounts {
+  return { read: 0, written: 0, cached: 0, verified: 0, mismatches: 0, skipped: 0, cacheSkipped: {} };
+}
+
+export interface Mismatch {
+  table: string;
+  key: string;
+  /** Where the difference is: the target row (missing or different) or the cache entry. */
+  in: 'target' | 'cache';
+  problem: 'missing' | 'different';
+  columns?: string[];
+}
+
+export type MigrateEvent =
+  | { event: 'run-start'; plan: string; source: string; target: string; tables: string[]; dryRun: boolean }
+  | {
+      event: 'table-start';
+      table: string;
+      estimatedRows: number;
+      resumedFrom: string | null;
+      rowsDone: number;
+      alreadyDone: boolean;
+    }
+  | { event: 'table-skip'; table: string; reason: string }
+  | { event: 'batch'; table: string; rows: number; lastKey: string; counts: TableCounts }
+  | { event: 'warning'; table?: string; message: string }
+  | ({ event: 'mismatch' } & Mismatch)
+  | { event: 'table-done'; table: string; counts: TableCounts; seconds: number; complete: boolean }
+  | {
+      event: 'summary';
+      ok: boolean;
+      interrupted: boolean;
+      tables: { table: string; counts: TableCounts; seconds: number; complete: boolean }[];
+      seconds: number;
+      reportFiles: string[];
+    };
+
+export interface EventSink {
+  emit(event: MigrateEvent): void;
+}

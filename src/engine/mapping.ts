@@ -1,0 +1,242 @@
+/**
+ * One plan table resolved against the real source and target: which columns are read and written (in one
+ * shared order), the key, the converters, the cache key and value encoders, and the mapping hash that guards
+ * resume. Everything per table that can be precompiled is, here.
+ */
+import { createHash } from 'node:crypto';
+import { compileKeyTemplate, type KeyRenderer, templateColumns } from '../cache/key-template.js';
+import { type Converter, converterFor } from '../convert/convert.js';
+import { columnValueEncoder, rowJsonEncoder } from '../convert/row-json.js';
+import type { Column, Row } from '../convert/value.js';
+import type { Dialect, RowSource, TableRef } from '../db/dialect.js';
+import { formatTableRef, parseTableRef } from '../db/dialect.js';
+import { NotYetError, SchemaError } from '../errors.js';
+import { type Plan, type ResolvedTableOptions, resolveTableOptions, targetName } from '../plan/schema.js';
+
+export interface CacheMapping {
+  render: KeyRenderer;
+  /** The cache value of a converted (target) row; null: this row is not cached (e.g. a NULL column value). */
+  value: (row: Row) => Buffer | null;
+  ttl: number;
+}
+
+export interface TableMapping {
+  label: string;
+  index: number;
+  from: RowSource;
+  sourceColumns: Column[];
+  targetRef: TableRef;
+  /** Same length and order as sourceColumns. */
+  targetColumns: Column[];
+  converters: Converter[];
+  /** Indexes of the key columns, valid in both column lists. Empty: the table has no key. */
+  key: number[];
+  estimatedRows: number;
+  options: ResolvedTableOptions;
+  cache: CacheMapping | null;
+  /** Canonical JSON of a converted row: the row's canonical form for checks (and the `json` cache value). */
+  rowJson: (row: Row) => string;
+  mappingHash: string;
+}
+
+/** Collects every problem of a table before failing, so the user fixes them in one go. */
+class Problems {
+  readonly list: string[] = [];
+  add(path: string, message: string): void {
+    this.list.push(`${path}: ${message}`);
+  }
+}
+
+export async function resolveTable(
+  plan: Plan,
+  index: number,
+  source: Dialect,
+  target: Dialect,
+): Promise<TableMapping> {
+  const table = plan.tables[index]!;
+  const path = `tables[${index}]`;
+  const problems = new Problems();
+  const options = resolveTableOptions(plan, table);
+  const label = targetName(table);
+
+  // Source: a table or a query.
+  let from: RowSource;
+  let sourceCols: Column[];
+  let sourceKey: string[] = [];
+  let estimatedRows = 0;
+  if (typeof table.source === 'string') {
+    const ref = parseTableRef(table.source);
+    const info = await source.describeTable(ref);
+    if (!info) {
+      throw new SchemaError(
+        `${path}.source: table ${table.source} does not exist in the source (${source.display})`,
+        {
+          hint: 'check the table name (schema.table is allowed) and the source URL',
+        },
+      );
+    }
+    from = table.where ? { kind: 'table', ref, where: table.where } : { kind: 'table', ref };
+    sourceCols = info.columns;
+    sourceKey = table.key ?? info.primaryKey ?? info.uniqueKeys[0] ?? [];
+    estimatedRows = info.estimatedRows;
+  } else {
+    from = { kind: 'query', sql: table.source.query };
+    sourceCols = await source.describeQuery(table.source.query);
+    sourceKey = table.key ?? [];
+  }
+
+  // Column mapping: drop, rename, or same name.
+  const rename = table.columns ?? {};
+  for (const name of Object.keys(rename)) {
+    if (!sourceCols.some((c) => c.name === name)) {
+      problems.add(
+        `${path}.columns.${name}`,
+        `the source has no column ${name} (it has: ${names(sourceCols)})`,
+      );
+    }
+  }
+  const kept = sourceCols.filter((c) => rename[c.name] !== false);
+  const targetRef = parseTableRef(label);
+  const targetInfo = await target.describeTable(targetRef);
+  if (!targetInfo) {
+    if (options.createTables) throw new NotYetError('`createTables: true` (creating target tables)');
+    throw new SchemaError(`${path}.target: table ${label} does not exist in the target (${target.display})`, {
+      hint: 'create it first (or set createTables: true once that is available)',
+    });
+  }
+  const targetCols: Column[] = [];
+  const converters: Converter[] = [];
+  for (const col of kept) {
+    const mapped = rename[col.name];
+    const targetColName = typeof mapped === 'string' ? mapped : col.name;
+    const tcol = targetInfo.columns.find((c) => c.name === targetColName);
+    if (!tcol) {
+      problems.add(
+        `${path}.columns`,
+        `target table ${label} has no column ${targetColName} for source column ${col.name}; ` +
+          `drop it with \`${col.name}: false\` or rename it with \`${col.name}: <target column>\``,
+      );
+      continue;
+    }
+    const convert = converterFor(col, tcol);
+    if (!convert) {
+      problems.add(
+        `${path}.columns`,
+        `source column ${col.name} (${col.dbType}) cannot be stored in target column ${tcol.name} (${tcol.dbType})`,
+      );
+      continue;
+    }
+    targetCols.push(tcol);
+    converters.push(convert);
+  }
+  const sourceColumns = kept.filter((c) => {
+    const mapped = rename[c.name];
+    const n = typeof mapped === 'string' ? mapped : c.name;
+    return targetCols.some((t) => t.name === n);
+  });
+
+  // Key: positions in the shared column order.
+  const key: number[] = [];
+  for (const k of sourceKey) {
+    const i = sourceColumns.findIndex((c) => c.name === k);
+    if (i < 0)
+      problems.add(
+        `${path}.key`,
+        `key column ${k} is not among the migrated columns (${names(sourceColumns)})`,
+      );
+    else key.push(i);
+  }
+  if (key.length > 0 && options.onConflict !== 'error') {
+    const targetKey = key.map((i) => targetCols[i]!.name).sort();
+    const uniques = [targetInfo.primaryKey, ...targetInfo.uniqueKeys].filter(
+      (u): u is string[] => u !== null,
+    );
+    if (!uniques.some((u) => sameSet(u, targetKey))) {
+      problems.add(
+        `${path}.key`,
+        `target table ${label} has no primary or unique key on (${targetKey.join(', ')}), needed for onConflict: ${options.onConflict}`,
+      );
+    }
+  }
+
+  // Cache.
+  let cache: CacheMapping | null = null;
+  const planCache = plan.cache;
+  const templateCols = targetCols.map((c, i) => ({ ...c, name: sourceColumns[i]!.name }));
+  if (planCache && planCache.warm !== 'off' && table.cache?.key) {
+    for (const name of templateCols.length ? templateColumns(table.cache.key) : []) {
+      if (!templateCols.some((c) => c.name === name)) {
+        problems.add(
+          `${path}.cache.key`,
+          `{${name}} is not a migrated source column (${names(templateCols)})`,
+        );
+      }
+    }
+    const valueSpec = table.cache.value ?? 'json';
+    let value: CacheMapping['value'] | null = null;
+    if (valueSpec === 'json') {
+      const json = rowJsonEncoder(targetCols);
+      value = (row) => Buffer.from(json(row));
+    } else {
+      const colName = valueSpec.slice('column:'.length);
+      const i = templateCols.findIndex((c) => c.name === colName);
+      if (i < 0) problems.add(`${path}.cache.value`, `column ${colName} is not a migrated source column`);
+      else {
+        const encode = columnValueEncoder(targetCols[i]!);
+        value = (row) => encode(row[i] ?? null);
+      }
+    }
+    if (problems.list.length === 0 && value) {
+      cache = {
+        render: compileKeyTemplate(table.cache.key, planCache.prefix, templateCols, planCache.longKeys),
+        value,
+        ttl: table.cache.ttl ?? planCache.ttl,
+      };
+    }
+  }
+
+  if (problems.list.length > 0) {
+    throw new SchemaError(`table ${label} cannot be migrated as planned:\n  ${problems.list.join('\n  ')}`, {
+      hint: 'fix the plan (or the target schema) and run `migrate validate` again',
+    });
+  }
+
+  const mappingHash = createHash('sha256')
+    .update(
+      JSON.stringify({
+        source: typeof table.source === 'string' ? table.source : table.source.query,
+        where: table.where ?? null,
+        target: formatTableRef(targetRef),
+        key: key.map((i) => sourceColumns[i]!.name),
+        columns: sourceColumns.map((c, i) => [c.name, targetCols[i]!.name]),
+      }),
+    )
+    .digest('hex')
+    .slice(0, 16);
+
+  return {
+    label,
+    index,
+    from,
+    sourceColumns,
+    targetRef,
+    targetColumns: targetCols,
+    converters,
+    key,
+    estimatedRows,
+    options,
+    cache,
+    rowJson: rowJsonEncoder(targetCols),
+    mappingHash,
+  };
+}
+
+function names(cols: Column[]): string {
+  return cols.map((c) => c.name).join(', ') || '(none)';
+}
+
+function sameSet(a: string[], sortedB: string[]): boolean {
+  if (a.length !== sortedB.length) return false;
+  const sa = [...a].sort();
+  return sa.every((v, i) => v === sortedB[i]);
+}

@@ -1,0 +1,155 @@
+/**
+ * `migrate run`: resolve every table against the databases, take or reset checkpoints, run the tables
+ * (`--workers` at once), then write the report files and the summary.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Cache } from '../cache/cache.js';
+import { openCache } from '../cache/open.js';
+import type { Dialect } from '../db/dialect.js';
+import { openDialect } from '../db/open.js';
+import { MigrateError, SchemaError, UsageError } from '../errors.js';
+import { type Plan, stateTableName, targetName } from '../plan/schema.js';
+import type { EngineContext, Reject } from './context.js';
+import type { EventSink, Mismatch } from './events.js';
+import { resolveTable, type TableMapping } from './mapping.js';
+import { ReportFiles } from './reports.js';
+import { runTable, type TableResult } from './table-run.js';
+
+export interface RunOptions {
+  tables?: string[] | undefined;
+  restart?: boolean | undefined;
+  batchSize?: number | undefined;
+  workers?: number | undefined;
+  concurrency?: number | undefined;
+  sink: EventSink;
+  shouldStop: () => boolean;
+  /** Folder for report files (mismatches, rejects, unwarmed keys). */
+  reportDir: string;
+}
+
+export interface RunResult {
+  tables: TableResult[];
+  mismatches: number;
+  interrupted: boolean;
+  reportFiles: string[];
+}
+
+export function newOwner(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+/** Selected plan table indexes; unknown `--tables` names are a usage error. */
+export function selectTables(plan: Plan, names: string[] | undefined): number[] {
+  const all = plan.tables.map((t, i) => [targetName(t), i] as const);
+  if (!names || names.length === 0) return all.map(([, i]) => i);
+  const unknown = names.filter((n) => !all.some(([t]) => t === n));
+  if (unknown.length > 0) {
+    throw new UsageError(`--tables: no table named ${unknown.join(', ')} in the plan`, {
+      hint: `the plan's tables (target names): ${all.map(([t]) => t).join(', ')}`,
+    });
+  }
+  return all.filter(([t]) => names.includes(t)).map(([, i]) => i);
+}
+
+export async function resolveAll(plan: Plan, indexes: number[], source: Dialect, target: Dialect) {
+  const mappings: TableMapping[] = [];
+  const problems: string[] = [];
+  for (const i of indexes) {
+    try {
+      mappings.push(await resolveTable(plan, i, source, target));
+    } catch (error) {
+      if (!(error instanceof SchemaError)) throw error;
+      problems.push(error.message);
+    }
+  }
+  if (problems.length > 0) {
+    throw new SchemaError(problems.join('\n'), {
+      hint: 'fix the plan (or the target schema) and run `migrate validate` again',
+    });
+  }
+  return mappings;
+}
+
+export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> {
+  const indexes = selectTables(plan, opts.tables);
+  const source = openDialect(plan.source.url);
+  const target = openDialect(plan.target.url);
+  let cache: Cache | null = null;
+  const reports = new ReportFiles(opts.reportDir, plan.name);
+  try {
+    await Promise.all([source.ping(), target.ping()]);
+    const mappings = await resolveAll(plan, indexes, source, target);
+    const warm = plan.cache && plan.cache.warm !== 'off' ? plan.cache : null;
+    if (warm) cache = openCache(warm, opts.concurrency);
+    const owner = newOwner();
+    const stateTable = stateTableName(plan);
+    const state = await target.state(stateTable);
+    await state.ensure();
+    if (opts.restart)
+      await state.reset(plan.name, opts.tables?.length ? mappings.map((m) => m.label) : null, owner);
+
+    let mismatches = 0;
+    const ctx: EngineContext = {
+      planName: plan.name,
+      source,
+      target,
+      stateTable,
+      cache,
+      cacheConfig: warm,
+      sink: opts.sink,
+      owner,
+      batchSize: opts.batchSize,
+      shouldStop: opts.shouldStop,
+      recordMismatch: (m: Mismatch) => {
+        mismatches++;
+        reports.mismatch(m);
+        opts.sink.emit({ event: 'mismatch', ...m });
+      },
+      recordReject: (r: Reject) => reports.reject(r),
+      recordUnwarmed: (table, keys) => reports.unwarmed(table, keys),
+    };
+    opts.sink.emit({
+      event: 'run-start',
+      plan: plan.name,
+      source: source.display,
+      target: target.display,
+      tables: mappings.map((m) => m.label),
+      dryRun: false,
+    });
+    const results = await pool(opts.workers ?? 1, mappings, (m) => runTable(ctx, m));
+    return {
+      tables: results,
+      mismatches,
+      interrupted: opts.shouldStop(),
+      reportFiles: await reports.close(),
+    };
+  } finally {
+    await Promise.all([source.close(), target.close(), cache?.close()]);
+    await reports.close();
+  }
+}
+
+/** Runs `work` over `items`, at most `n` at once; the first failure stops new work and is rethrown. */
+async function pool<T, R>(n: number, items: T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  let failed: unknown = null;
+  const runner = async () => {
+    while (failed === null && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await work(items[i]!);
+      } catch (error) {
+        failed ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, runner));
+  if (failed !== null) throw failed;
+  return results;
+}
+
+export function isMigrateError(e: unknown): e is MigrateError {
+  return e instanceof MigrateError;
+}

@@ -1,0 +1,355 @@
+/**
+ * The per-table pipeline: read a batch (the next one is read meanwhile), convert it, write it with its
+ * checkpoint in one transaction and read it back for the checksum, then warm the cache and check the
+ * entries while the next batch is written. Resumes from the checkpoint; re-warms what a crash left unwarmed.
+ */
+import { createHash } from 'node:crypto';
+import { ValueError } from '../convert/convert.js';
+import type { Row } from '../convert/value.js';
+import type { CheckpointUpdate, ReadSpec, StateStore, WriteSpec } from '../db/dialect.js';
+import { DataError, SchemaError } from '../errors.js';
+import type { EngineContext } from './context.js';
+import { emptyCounts, type TableCounts } from './events.js';
+import { decodeKey, encodeKey, keyOf, showKey } from './key-codec.js';
+import type { TableMapping } from './mapping.js';
+import { warmFromTarget, warmRows } from './warm.js';
+
+export const LEASE_MS = 60_000;
+
+export interface TableResult {
+  table: string;
+  counts: TableCounts;
+  seconds: number;
+  complete: boolean;
+}
+
+export async function runTable(ctx: EngineContext, m: TableMapping): Promise<TableResult> {
+  const started = Date.now();
+  const counts = emptyCounts();
+  const state = await ctx.target.state(ctx.stateTable);
+  const claim = await state.claim(ctx.planName, m.label, 0, ctx.owner, LEASE_MS, m.mappingHash);
+  if (!claim) {
+    ctx.sink.emit({
+      event: 'table-skip',
+      table: m.label,
+      reason: 'another run of this plan holds it (live lease)',
+    });
+    return { table: m.label, counts, seconds: 0, complete: false };
+  }
+  const renew = setInterval(() => {
+    state.renew(ctx.planName, m.label, 0, ctx.owner, LEASE_MS).catch(() => undefined);
+  }, LEASE_MS / 3);
+  renew.unref();
+  try {
+    if (claim.mappingHash !== m.mappingHash && (claim.rowsRead > 0 || claim.status === 'done')) {
+      throw new SchemaError(
+        `table ${m.label}: the plan's table/key/column mapping changed since its checkpoints were written`,
+        { hint: `run with --restart --tables ${m.label} to start this table over` },
+      );
+    }
+    ctx.sink.emit({
+      event: 'table-start',
+      table: m.label,
+      estimatedRows: m.estimatedRows,
+      resumedFrom: claim.lastKey,
+      rowsDone: claim.rowsRead,
+      alreadyDone: claim.status === 'done',
+    });
+    // A crash between a batch's commit and its warming leaves keys unwarmed: warm them from the target.
+    if (ctx.cache && m.cache && claim.lastKey !== null && claim.warmedKey !== claim.lastKey) {
+      await rewarm(ctx, m, state, claim.warmedKey, claim.lastKey, counts);
+    }
+    let complete = claim.status === 'done';
+    if (!complete) {
+      complete =
+        m.key.length > 0
+          ? await copyKeyed(ctx, m, claim.lastKey, counts)
+          : await copyWhole(ctx, m, state, counts);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    ctx.sink.emit({ event: 'table-done', table: m.label, counts, seconds, complete });
+    return { table: m.label, counts, seconds, complete };
+  } finally {
+    clearInterval(renew);
+    await state.release(ctx.planName, m.label, 0, ctx.owner).catch(() => undefined);
+  }
+}
+
+async function rewarm(
+  ctx: EngineContext,
+  m: TableMapping,
+  state: StateStore,
+  from: string | null,
+  until: string,
+  counts: TableCounts,
+): Promise<void> {
+  const keyless = m.key.length === 0;
+  await warmFromTarget(ctx, m, {
+    after: keyless || from === null ? null : decodeKey(from),
+    until: keyless ? null : decodeKey(until),
+    counts,
+  });
+  await state.setWarmed(ctx.planName, m.label, 0, until);
+}
+
+function writeSpec(ctx: EngineContext, m: TableMapping): WriteSpec {
+  return {
+    ref: m.targetRef,
+    columns: m.targetColumns,
+    key: m.key,
+    onConflict: m.options.onConflict,
+    stateTable: ctx.stateTable,
+    label: m.label,
+  };
+}
+
+function readSpec(ctx: EngineContext, m: TableMapping, after: Row | null): ReadSpec {
+  return {
+    from: m.from,
+    columns: m.sourceColumns,
+    key: m.key,
+    batchSize: ctx.batchSize ?? m.options.batchSize,
+    after,
+  };
+}
+
+/** A keyed table: batch after batch from the checkpoint. Returns whether the table was finished. */
+async function copyKeyed(
+  ctx: EngineContext,
+  m: TableMapping,
+  lastKey: string | null,
+  counts: TableCounts,
+): Promise<boolean> {
+  const writer = await ctx.target.openWriter(writeSpec(ctx, m));
+  const reader = ctx.source.readBatches(readSpec(ctx, m, lastKey === null ? null : decodeKey(lastKey)));
+  const it = reader[Symbol.asyncIterator]();
+  const keyNames = m.key.map((i) => m.targetColumns[i]!.name);
+  let warming: Promise<string> | null = null;
+  let warmedThrough: string | undefined;
+  let last = lastKey;
+  let finished = false;
+  const checkpoint = (rows: Row[], mismatches: number, skipped: number, done: boolean) =>
+    ({
+      plan: ctx.planName,
+      table: m.label,
+      chunk: 0,
+      owner: ctx.owner,
+      lastKey: last,
+      ...(warmedThrough !== undefined ? { warmedKey: warmedThrough } : {}),
+      rowsRead: rows.length + skipped,
+      rowsWritten: rows.length,
+      mismatches,
+      skipped,
+      done,
+      leaseMs: LEASE_MS,
+    }) satisfies CheckpointUpdate;
+  try {
+    let next = it.next();
+    next.catch(() => undefined);
+    for (;;) {
+      const step = await next;
+      if (step.done) {
+        finished = true;
+        break;
+      }
+      next = it.next();
+      next.catch(() => undefined);
+      const source = step.value;
+      counts.read += source.length;
+      const { rows, skipped } = convertBatch(ctx, m, source, keyNames);
+      counts.skipped += skipped;
+      const lastSource = source[source.length - 1]!;
+      last = encodeKey(keyOf(lastSource, m.key));
+      const verify = m.options.verify === 'checksum';
+      const expected = verify ? rows.map(m.rowJson) : null;
+      const result = await writer.writeBatch(rows, checkpoint(rows, 0, skipped, false), verify);
+      counts.written += result.written;
+      if (expected && result.readBack) {
+        const bad = compareBatch(ctx, m, keyNames, rows, expected, result.readBack);
+        counts.verified += rows.length - bad;
+        counts.mismatches += bad;
+      }
+      if (warming) warmedThrough = await warming;
+      if (ctx.cache && m.cache) {
+        const batchLast = last;
+        warming = warmRows(ctx, m, rows, expected, counts).then(() => batchLast);
+        warming.catch(() => undefined);
+      }
+      ctx.sink.emit({ event: 'batch', table: m.label, rows: source.length, lastKey: last, counts });
+      if (ctx.shouldStop()) break;
+    }
+    if (warming) warmedThrough = await warming;
+    // Marks the table done, records how far the cache is warmed and this run's mismatches, in one last
+    // small transaction.
+    await writer.writeBatch([], checkpoint([], counts.mismatches, 0, finished), false);
+    return finished;
+  } finally {
+    await it.return?.(undefined).catch(() => undefined);
+    await writer.close();
+  }
+}
+
+/**
+ * A table with no key cannot be resumed row-exactly, so it is copied in ONE transaction into an empty
+ * target table: a crash leaves nothing, a re-run starts clean. Checked by a count and an order-free digest.
+ */
+async function copyWhole(
+  ctx: EngineContext,
+  m: TableMapping,
+  _state: StateStore,
+  counts: TableCounts,
+): Promise<boolean> {
+  const writer = await ctx.target.openWriter(writeSpec(ctx, m));
+  const verify = m.options.verify === 'checksum';
+  const sourceDigest = new MultisetDigest();
+  let skippedAll = 0;
+  try {
+    await writer.beginWhole();
+    for await (const source of ctx.source.readBatches(readSpec(ctx, m, null))) {
+      counts.read += source.length;
+      const { rows, skipped } = convertBatch(ctx, m, source, []);
+      skippedAll += skipped;
+      counts.skipped += skipped;
+      if (verify) for (const row of rows) sourceDigest.add(m.rowJson(row));
+      counts.written += await writer.appendWhole(rows);
+      ctx.sink.emit({ event: 'batch', table: m.label, rows: source.length, lastKey: '', counts });
+    }
+    await writer.finishWhole({
+      plan: ctx.planName,
+      table: m.label,
+      chunk: 0,
+      owner: ctx.owner,
+      lastKey: '[]',
+      rowsRead: counts.read,
+      rowsWritten: counts.written,
+      mismatches: 0,
+      skipped: skippedAll,
+      done: true,
+      leaseMs: LEASE_MS,
+    });
+  } finally {
+    await writer.close();
+  }
+  if (verify || (ctx.cache && m.cache)) {
+    const targetDigest = new MultisetDigest();
+    await warmFromTarget(ctx, m, {
+      after: null,
+      until: null,
+      counts,
+      onRows: verify
+        ? (rows) => {
+            for (const r of rows) targetDigest.add(m.rowJson(r));
+          }
+        : undefined,
+      warm: Boolean(ctx.cache && m.cache),
+    });
+    if (verify) {
+      if (sourceDigest.equals(targetDigest)) counts.verified += sourceDigest.count;
+      else {
+        counts.mismatches += 1;
+        ctx.recordMismatch({
+          table: m.label,
+          key: '(whole table: no key)',
+          in: 'target',
+          problem: 'different',
+        });
+      }
+    }
+    const state = await ctx.target.state(ctx.stateTable);
+    await state.setWarmed(ctx.planName, m.label, 0, '[]');
+  }
+  return true;
+}
+
+/** Applies the column converters; a value that does not fit is an error, or a counted reject with `invalid: skip`. */
+function convertBatch(
+  ctx: EngineContext,
+  m: TableMapping,
+  source: Row[],
+  keyNames: string[],
+): { rows: Row[]; skipped: number } {
+  const conv = m.converters;
+  const n = conv.length;
+  const rows: Row[] = [];
+  let skipped = 0;
+  for (const src of source) {
+    const row: Row = new Array(n);
+    let i = 0;
+    try {
+      for (; i < n; i++) row[i] = conv[i]!(src[i] ?? null);
+      rows.push(row);
+    } catch (error) {
+      if (!(error instanceof ValueError)) throw error;
+      const where = {
+        table: m.label,
+        key: m.key.length ? showKey(keyNames, keyOf(src, m.key)) : '(no key)',
+        column: m.sourceColumns[i]!.name,
+      };
+      if (m.options.invalid === 'skip') {
+        skipped++;
+        ctx.recordReject({ ...where, error: error.message });
+        continue;
+      }
+      throw new DataError(where, error.message, {
+        cause: error,
+        hint: 'fix the value in the source, change the target column type, or set `invalid: skip` to reject such rows to a file',
+      });
+    }
+  }
+  return { rows, skipped };
+}
+
+/** Source rows (converted) vs the target's rows read back in the same transaction; returns mismatches. */
+function compareBatch(
+  ctx: EngineContext,
+  m: TableMapping,
+  keyNames: string[],
+  rows: Row[],
+  expected: string[],
+  readBack: Row[],
+): number {
+  const actual = new Map<string, Row>();
+  for (const row of readBack) actual.set(encodeKey(keyOf(row, m.key)), row);
+  let bad = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    const k = keyOf(row, m.key);
+    const got = actual.get(encodeKey(k));
+    if (got && m.rowJson(got) === expected[i]) continue;
+    bad++;
+    ctx.recordMismatch({
+      table: m.label,
+      key: showKey(keyNames, k),
+      in: 'target',
+      problem: got ? 'different' : 'missing',
+      ...(got ? { columns: differingColumns(m, row, got) } : {}),
+    });
+  }
+  return bad;
+}
+
+export function differingColumns(m: TableMapping, a: Row, b: Row): string[] {
+  const out: string[] = [];
+  m.targetColumns.forEach((c, i) => {
+    const one = (r: Row) => m.rowJson(r.map((v, j) => (j === i ? v : null)));
+    if (one(a) !== one(b)) out.push(c.name);
+  });
+  return out;
+}
+
+/** An order-independent digest of a multiset of rows: count plus a sum of 64-bit row hashes. */
+class MultisetDigest {
+  count = 0;
+  private sum = 0n;
+  add(canonical: string): void {
+    this.count++;
+    this.sum = (this.sum + hash64(canonical)) & 0xffffffffffffffffn;
+  }
+  equals(other: MultisetDigest): boolean {
+    return this.count === other.count && this.sum === other.sum;
+  }
+}
+
+function hash64(s: string): bigint {
+  return createHash('md5').update(s).digest().readBigUInt64LE(0);
+}

@@ -1,0 +1,262 @@
+// `migrate run` PostgreSQL -> PostgreSQL through the built CLI, against real servers. Source and target are
+// two schemas of one per-test database so the independent check can compare them with EXCEPT in SQL.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli, startCli, writePlan } from '../helpers/cli.js';
+import { createPgDatabase, type PgTestDatabase } from '../helpers/databases.js';
+import { testServers } from '../helpers/env.js';
+import { findKeys, setOn } from '../helpers/memcached-many.js';
+
+const dbs: PgTestDatabase[] = [];
+afterEach(async () => {
+  await Promise.all(dbs.splice(0).map((d) => d.drop()));
+});
+
+async function database(name: string): Promise<PgTestDatabase> {
+  const db = await createPgDatabase(name);
+  dbs.push(db);
+  await db.client.query('CREATE SCHEMA src; CREATE SCHEMA dst');
+  return db;
+}
+
+/** Orders with the awkward values: NULL vs '', quotes, tabs, backslashes, emoji, bytes, big ints, jsonb. */
+async function makeOrders(db: PgTestDatabase, n: number, table = 'orders'): Promise<void> {
+  await db.client.query(`
+    CREATE TABLE src.${table} (id bigint PRIMARY KEY, customer_id int, sku varchar(32), qty int,
+      price numeric(12,2), status varchar(16), created_at timestamptz, note text, paid boolean,
+      attrs jsonb, big bigint, data bytea);
+    INSERT INTO src.${table}
+    SELECT g, g % 1000, 'SKU-' || g, g % 7, (g * 1.37)::numeric(12,2), 'new',
+      '2024-01-01 00:00:00.000001+00'::timestamptz + g * interval '1.000123 second',
+      CASE WHEN g % 10 = 0 THEN NULL WHEN g % 10 = 1 THEN '' ELSE E'n\\t"q" \\\\ ü 😀 ' || g END,
+      g % 2 = 0, jsonb_build_object('a', g, 'n', 12345678901234567890), 9007199254740993 + g,
+      CASE WHEN g % 5 = 0 THEN NULL ELSE decode(lpad(to_hex(g % 256), 2, '0') || '00ff', 'hex') END
+    FROM generate_series(1, ${n}) g;
+    CREATE TABLE dst.${table} (LIKE src.${table} INCLUDING ALL);`);
+}
+
+/** Independent equality: counts plus EXCEPT ALL both ways (duplicates count). */
+async function assertEqual(db: PgTestDatabase, src: string, dst: string): Promise<void> {
+  const r = await db.client.query<{ a: string; b: string; s: string; t: string }>(
+    `SELECT (SELECT count(*) FROM (SELECT * FROM ${src} EXCEPT ALL SELECT * FROM ${dst}) x) AS a,
+            (SELECT count(*) FROM (SELECT * FROM ${dst} EXCEPT ALL SELECT * FROM ${src}) y) AS b,
+            (SELECT count(*) FROM ${src}) AS s, (SELECT count(*) FROM ${dst}) AS t`,
+  );
+  const row = r.rows[0]!;
+  expect({ missing: row.a, extra: row.b, count: row.t }).toEqual({ missing: '0', extra: '0', count: row.s });
+}
+
+function plan(db: PgTestDatabase, body: string, name = `p${randomBytes(4).toString('hex')}`): string {
+  return writePlan(`version: 1
+name: ${name}
+source:
+  url: ${db.url}
+target:
+  url: ${db.url}
+${body}`);
+}
+
+function cacheBlock(prefix: string, extra = ''): string {
+  return `cache:
+  servers: [${testServers.memcachedServers.join(', ')}]
+  prefix: "${prefix}"
+${extra}`;
+}
+
+describe('migrate run pg -> pg', () => {
+  it('copies 200,000 rows exactly, warms every key on the three servers, and a second run has nothing to do', async () => {
+    const db = await database('run 200k');
+    await makeOrders(db, 200_000);
+    const prefix = `t${randomBytes(4).toString('hex')}:`;
+    const file = plan(
+      db,
+      `${cacheBlock(prefix)}tables:
+  - source: src.orders
+    target: dst.orders
+    cache:
+      key: "order:{id}"
+`,
+    );
+    const first = await runCli(['run', file, '--no-progress']);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/dst\.orders\s+200,000\s+200,000\s+200,000\s+200,000\s+0\s+0\s+0/);
+    await assertEqual(db, 'src.orders', 'dst.orders');
+
+    const keys = Array.from({ length: 200_000 }, (_, i) => `${prefix}order:${i + 1}`);
+    const found = await findKeys(testServers.memcachedServers, keys);
+    expect(found.size).toBe(200_000);
+    const perServer = new Map<string, number>();
+    for (const { servers } of found.values()) {
+      expect(servers).toHaveLength(1);
+      perServer.set(servers[0]!, (perServer.get(servers[0]!) ?? 0) + 1);
+    }
+    expect(perServer.size).toBe(3);
+    const one = JSON.parse(found.get(`${prefix}order:11`)!.value.toString());
+    expect(one).toMatchObject({ id: 11, sku: 'SKU-11', note: '', big: 9007199254741004 });
+    expect(found.get(`${prefix}order:11`)!.value.toString()).toContain('"big":9007199254741004,');
+
+    const second = await runCli(['run', file, '--json']);
+    expect(second.code).toBe(0);
+    const events = second.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const summary = events.find((e) => e.event === 'summary');
+    expect(summary.tables[0].counts.read).toBe(0);
+  });
+
+  it('survives SIGKILL at random points: no missing or duplicate rows, cache complete (simple, composite, key-less)', async () => {
+    const db = await database('run kill');
+    await makeOrders(db, 40_000);
+    await db.client.query(`
+      CREATE TABLE src.lines (order_id int, line int, sku text, PRIMARY KEY (order_id, line));
+      INSERT INTO src.lines SELECT g / 4, g % 4, 'S' || g FROM generate_series(0, 39999) g;
+      CREATE TABLE dst.lines (LIKE src.lines INCLUDING ALL);
+      CREATE TABLE src.events (at timestamptz, kind text, payload text);
+      INSERT INTO src.events SELECT now() - g * interval '1 minute', 'k' || (g % 3), repeat('x', g % 50)
+        FROM generate_series(1, 30000) g;
+      INSERT INTO src.events SELECT at, kind, payload FROM src.events LIMIT 10;
+      CREATE TABLE dst.events (LIKE src.events);`);
+    const prefix = `k${randomBytes(4).toString('hex')}:`;
+    const file = plan(
+      db,
+      `${cacheBlock(prefix, '  distribution: ketama\n')}defaults:
+  batchSize: 1000
+tables:
+  - source: src.orders
+    target: dst.orders
+    cache: { key: "o:{id}" }
+  - source: src.lines
+    target: dst.lines
+    cache: { key: "l:{order_id}:{line}" }
+  - source: src.events
+    target: dst.events
+    cache: { key: "e:{kind}", value: "column:kind" }
+`,
+    );
+    let kills = 0;
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const run = startCli(['run', file, '--no-progress']);
+      const delay = 150 + Math.floor(Math.random() * 500);
+      const timer = setTimeout(() => run.child.kill('SIGKILL'), delay);
+      const result = await run.done;
+      clearTimeout(timer);
+      if (result.signal === 'SIGKILL') kills++;
+      else {
+        expect(result.stderr).toBe('');
+        expect(result.code).toBe(0);
+        break;
+      }
+    }
+    expect(kills).toBeGreaterThan(0);
+    const final = await runCli(['run', file, '--no-progress']);
+    expect(final.code).toBe(0);
+    await assertEqual(db, 'src.orders', 'dst.orders');
+    await assertEqual(db, 'src.lines', 'dst.lines');
+    await assertEqual(db, 'src.events', 'dst.events');
+
+    const keys = [
+      ...Array.from({ length: 40_000 }, (_, i) => `${prefix}o:${i + 1}`),
+      ...Array.from({ length: 40_000 }, (_, g) => `${prefix}l:${Math.floor(g / 4)}:${g % 4}`),
+      `${prefix}e:k0`,
+      `${prefix}e:k1`,
+      `${prefix}e:k2`,
+    ];
+    const found = await findKeys(testServers.memcachedServers, keys);
+    expect(keys.filter((k) => !found.has(k))).toEqual([]);
+  });
+
+  it('reports a target row that differs (onConflict: skip) and a stale cache value with their keys, exit 3', async () => {
+    const db = await database('run mismatch');
+    await makeOrders(db, 3000);
+    await db.client.query(
+      "INSERT INTO dst.orders SELECT * FROM src.orders WHERE id = 1234; UPDATE dst.orders SET qty = 99, sku = 'X' WHERE id = 1234",
+    );
+    const prefix = `m${randomBytes(4).toString('hex')}:`;
+    // "The application" cached a stale value for order 77 before the run; overwrite: false keeps it.
+    for (const server of testServers.memcachedServers)
+      await setOn(server, `${prefix}order:77`, '{"stale":true}');
+    const file = plan(
+      db,
+      `${cacheBlock(prefix)}defaults:
+  onConflict: skip
+tables:
+  - source: src.orders
+    target: dst.orders
+    cache: { key: "order:{id}" }
+`,
+      'mismatch-plan',
+    );
+    const result = await runCli(['run', file, '--no-progress']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/mismatch: dst\.orders id=1234: target different \(columns: sku, qty\)/);
+    expect(result.stderr).toMatch(/mismatch: dst\.orders id=77: cache different/);
+    const report = readFileSync(join(dirname(file), 'mismatch-plan.mismatches.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(report.map((r) => r.key).sort()).toEqual(['id=1234', 'id=77']);
+  });
+
+  it('quotes every identifier: mixed case, spaces, reserved words, dashes, quotes', async () => {
+    const db = await database('run quoting');
+    await db.client.query(`
+      CREATE TABLE src."Odd Table-1" ("Id" int PRIMARY KEY, "select" text, "a""b" text, "with space" int);
+      INSERT INTO src."Odd Table-1" SELECT g, 's' || g, 'q' || g, g FROM generate_series(1, 2500) g;
+      CREATE TABLE dst."Odd Table-1" (LIKE src."Odd Table-1" INCLUDING ALL);`);
+    const file = plan(
+      db,
+      `tables:
+  - source: 'src.Odd Table-1'
+    target: 'dst.Odd Table-1'
+    batchSize: 1000
+`,
+    );
+    const result = await runCli(['run', file, '--no-progress']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    await assertEqual(db, 'src."Odd Table-1"', 'dst."Odd Table-1"');
+  });
+
+  it('refuses to resume after the mapping changed, until --restart', async () => {
+    const db = await database('run mapping');
+    await makeOrders(db, 1000);
+    const body = (drop: boolean) => `tables:
+  - source: src.orders
+    target: dst.orders
+${drop ? '    columns: { note: false }\n' : ''}`;
+    const name = `map${randomBytes(3).toString('hex')}`;
+    expect((await runCli(['run', plan(db, body(false), name), '--no-progress'])).code).toBe(0);
+    const changed = plan(db, body(true), name);
+    const refused = await runCli(['run', changed, '--no-progress']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/mapping changed/);
+    expect(refused.stderr).toMatch(/--restart/);
+    const restarted = await runCli(['run', changed, '--restart', '--no-progress']);
+    expect(restarted.code).toBe(0);
+  });
+
+  it('--json prints one parseable event per line; without a TTY progress is plain lines', async () => {
+    const db = await database('run json');
+    await makeOrders(db, 12_000);
+    const file = plan(db, 'tables:\n  - source: src.orders\n    target: dst.orders\n    batchSize: 1000\n');
+    const json = await runCli(['run', file, '--json']);
+    expect(json.code).toBe(0);
+    const events = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events[0].event).toBe('run-start');
+    expect(events.filter((e) => e.event === 'batch')).toHaveLength(12);
+    expect(events.at(-1)).toMatchObject({ event: 'summary', ok: true });
+
+    const plain = await runCli(['run', file, '--restart']);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).not.toMatch(/\u001b\[/); // no terminal control codes
+    expect(plain.stdout).toMatch(/dst\.orders: 1000 rows/);
+    expect(plain.stdout).toMatch(/dst\.orders: done, 12000 rows/);
+  });
+});
