@@ -66,6 +66,8 @@ export class MemcachedCache implements Cache {
   private readonly log: (message: string) => void;
   private readonly messages: string[] = [];
   private closed = false;
+  private placedKey: string | undefined;
+  private placedServer = 0;
 
   constructor(options: MemcachedCacheOptions) {
     if (options.servers.length === 0) throw new Error('cache.servers lists no memcached server');
@@ -101,16 +103,17 @@ export class MemcachedCache implements Cache {
     this.sockets = this.servers.map((server) => harden(server));
     this.downUntil = this.servers.map(() => 0);
 
+    const client = this.client as unknown as { getServer: (key: string) => number };
     if (distribution === 'ketama') {
       const ring = new KetamaRing(options.servers, { flavour: options.ketamaFlavour ?? 'libmemcached' });
-      const place = (key: string) => ring.serverIndexFor(key);
-      // memjs routes every request through getServer: override it so its placement is the ring's.
-      (this.client as unknown as { getServer: (key: string) => number }).getServer = place;
-      this.placeKey = place;
+      this.placeKey = (key) => ring.serverIndexFor(key);
     } else {
-      const client = this.client as unknown as { getServer: (key: string) => number };
-      this.placeKey = this.servers.length === 1 ? () => 0 : (key) => client.getServer(key);
+      const modula = client.getServer.bind(client);
+      this.placeKey = this.servers.length === 1 ? () => 0 : modula;
     }
+    // memjs routes every request through getServer: the override makes its placement ours, and skips
+    // hashing again a key whose server a pass has just looked up (see `placing`).
+    client.getServer = (key) => (key === this.placedKey ? this.placedServer : this.placeKey(key));
   }
 
   /** The server index (in `servers` order) a key is stored on. */
@@ -146,7 +149,7 @@ export class MemcachedCache implements Cache {
     await Promise.all(
       groups.map(async (items, s) => {
         const failed = await this.withRetries(s, items, (pending) =>
-          new StorePass(this.client, this.servers[s] as MemjsServer, entries, pending, mode, expiry, result, this).run(),
+          new StorePass(this.client, this.servers[s] as MemjsServer, s, entries, pending, mode, expiry, result, this).run(),
         );
         for (const i of failed) result.failed.push(entries[i]?.key ?? '');
       }),
@@ -168,6 +171,12 @@ export class MemcachedCache implements Cache {
       sleep(200, undefined, { ref: false }),
     ]);
     for (const socket of open) discard(socket);
+  }
+
+  /** @internal for the passes: the server of the key about to be handed to memjs, known from grouping. */
+  placing(key: string, server: number): void {
+    this.placedKey = key;
+    this.placedServer = server;
   }
 
   /** @internal for the passes */
@@ -280,6 +289,7 @@ class StorePass {
   private inFlight = 0;
   private pumping = false;
   private broken = false;
+  private refillQueued = false;
   private readonly free: Slot[] = [];
   private readonly outcome: Outcome = { retry: [], failed: [], error: '' };
   private resolve: (outcome: Outcome) => void = () => {};
@@ -287,6 +297,7 @@ class StorePass {
   constructor(
     private readonly client: MemjsClient,
     private readonly server: MemjsServer,
+    private readonly serverIndex: number,
     private readonly entries: readonly CacheEntry[],
     private readonly items: readonly number[],
     private readonly mode: 'add' | 'set',
@@ -320,8 +331,18 @@ class StorePass {
     } else {
       this.result.existed++;
     }
-    this.pump();
+    // memjs settles every response of a received chunk in one go: refill once after them, so the
+    // freed slots go out corked, in one write, rather than one write per response.
+    if (!this.refillQueued) {
+      this.refillQueued = true;
+      process.nextTick(this.refill);
+    }
   }
+
+  private readonly refill = (): void => {
+    this.refillQueued = false;
+    this.pump();
+  };
 
   private pump(): void {
     if (this.pumping) return;
@@ -331,7 +352,7 @@ class StorePass {
       // The socket failed every request on it: don't queue more behind a dead connection, retry them later.
       while (this.next < items.length) this.outcome.retry.push(items[this.next++] as number);
     }
-    const socket = this.server.connected ? this.server._socket : undefined;
+    const socket = process.env.CM_CORK !== '0' && this.server.connected ? this.server._socket : undefined;
     socket?.cork();
     try {
       while (this.next < items.length) {
@@ -341,6 +362,7 @@ class StorePass {
         const entry = entries[item] as CacheEntry;
         slot.item = item;
         this.inFlight++;
+        this.cache.placing(entry.key, this.serverIndex);
         if (this.mode === 'add') this.client.add(entry.key, entry.value, this.expiry.for(entry.ttl), slot.callback);
         else this.client.set(entry.key, entry.value, this.expiry.for(entry.ttl), slot.callback);
       }
@@ -525,7 +547,7 @@ function harden(server: MemjsServer): Set<Socket> {
     const socket = server._socket;
     if (socket === undefined || socket === before) return;
     sockets.add(socket);
-    socket.setNoDelay(true);
+    if (process.env.CM_NODELAY !== '0') socket.setNoDelay(true);
     socket.once('close', () => {
       sockets.delete(socket);
       if (hasPending(server)) server.error(new Error('connection closed by the server'));

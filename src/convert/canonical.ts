@@ -217,7 +217,14 @@ function canonicalTimestamp(v: Value): string | null {
   if (typeof v !== 'string') return wrongType('timestamp', v);
   const sep = separatorIndex(v);
   if (sep < 0) return v; // infinity, -infinity
-  return trimFraction(v.slice(0, sep) + 'T' + v.slice(sep + 1), sep);
+  // one concatenation: date, `T`, clock, fraction without trailing zeros, the rest (` BC`)
+  const dot = v.indexOf('.', sep);
+  if (dot < 0) return v.slice(0, sep) + 'T' + v.slice(sep + 1);
+  let end = dot + 1;
+  while (end < v.length && isDigit(v.charCodeAt(end))) end++;
+  let last = end;
+  while (last > dot + 1 && v.charCodeAt(last - 1) === ZERO) last--;
+  return v.slice(0, sep) + 'T' + v.slice(sep + 1, last === dot + 1 ? dot : last) + v.slice(end);
 }
 
 function canonicalTimestamptz(v: Value): string | null {

@@ -130,8 +130,11 @@ const HEX4 = /^[0-9a-fA-F]{4}$/;
 
 interface ObjectFrame {
   object: true;
-  members: Map<string, string>;
-  key: string;
+  /** Decoded keys, for sorting. */
+  keys: string[];
+  /** The same keys written canonically (quoted, escaped). */
+  quotedKeys: string[];
+  values: string[];
 }
 interface ArrayFrame {
   object: false;
@@ -141,6 +144,8 @@ type Frame = ObjectFrame | ArrayFrame;
 
 class Canonicalizer {
   private pos = 0;
+  /** The decoded text of the last string read. */
+  private decoded = '';
 
   constructor(private readonly text: string) {}
 
@@ -155,7 +160,9 @@ class Canonicalizer {
         this.pos++;
         this.skipWhitespace();
         if (this.text.charCodeAt(this.pos) !== CLOSE_BRACE) {
-          stack.push({ object: true, members: new Map(), key: this.readKey() });
+          const frame: ObjectFrame = { object: true, keys: [], quotedKeys: [], values: [] };
+          this.readKey(frame);
+          stack.push(frame);
           continue;
         }
         this.pos++;
@@ -181,13 +188,13 @@ class Canonicalizer {
           if (this.pos < this.text.length) this.fail('unexpected text after the JSON value');
           return value;
         }
-        if (top.object) top.members.set(top.key, value);
+        if (top.object) top.values.push(value);
         else top.items.push(value);
         this.skipWhitespace();
         const d = this.text.charCodeAt(this.pos);
         if (d === COMMA) {
           this.pos++;
-          if (top.object) top.key = this.readKey();
+          if (top.object) this.readKey(top);
           break;
         }
         if (top.object ? d !== CLOSE_BRACE : d !== CLOSE_BRACKET) {
@@ -195,7 +202,7 @@ class Canonicalizer {
         }
         this.pos++;
         stack.pop();
-        value = top.object ? writeObject(top.members) : '[' + top.items.join(',') + ']';
+        value = top.object ? writeObject(top) : '[' + top.items.join(',') + ']';
       }
     }
   }
@@ -211,18 +218,18 @@ class Canonicalizer {
     this.pos = pos;
   }
 
-  private readKey(): string {
+  private readKey(frame: ObjectFrame): void {
     this.skipWhitespace();
     if (this.text.charCodeAt(this.pos) !== QUOTE) this.fail('expected a string key');
-    const key = this.readString();
+    frame.quotedKeys.push(this.readString());
+    frame.keys.push(this.decoded);
     this.skipWhitespace();
     if (this.text.charCodeAt(this.pos) !== COLON) this.fail("expected ':' after the key");
     this.pos++;
-    return key;
   }
 
   private readScalar(c: number): string {
-    if (c === QUOTE) return JSON.stringify(this.readString());
+    if (c === QUOTE) return this.readString();
     if (c === MINUS || (c >= ZERO && c <= NINE)) return this.readNumber();
     if (c === 116 /* t */) return this.readLiteral('true');
     if (c === 102 /* f */) return this.readLiteral('false');
@@ -236,24 +243,38 @@ class Canonicalizer {
     return word;
   }
 
-  /** At the opening quote; returns the decoded string. */
+  /**
+   * At the opening quote: returns the string written canonically (`JSON.stringify` of the decoded string) and
+   * leaves the decoded string in `decoded`. Fast path: without escapes or surrogates the text already is the
+   * canonical form.
+   */
   private readString(): string {
     const text = this.text;
     const start = this.pos + 1;
     let pos = start;
+    let surrogates = false;
     for (;;) {
       const c = text.charCodeAt(pos);
+      if (c >= 0x20 && c !== QUOTE && c !== BACKSLASH && (c < 0xd800 || c > 0xdfff)) {
+        pos++;
+        continue;
+      }
       if (c === QUOTE) {
         this.pos = pos + 1;
-        return text.slice(start, pos);
+        const raw = text.slice(start, pos);
+        this.decoded = raw;
+        return surrogates ? JSON.stringify(raw) : text.slice(start - 1, pos + 1);
       }
       if (c === BACKSLASH) break;
       if (c < 0x20) this.failAt(pos, 'control characters in strings must be escaped');
       if (Number.isNaN(c)) this.failAt(start - 1, 'unterminated string');
+      surrogates = true; // paired or not: JSON.stringify decides
       pos++;
     }
     this.pos = pos;
-    return text.slice(start, pos) + this.readEscapedRest(start - 1);
+    const decoded = text.slice(start, pos) + this.readEscapedRest(start - 1);
+    this.decoded = decoded;
+    return JSON.stringify(decoded);
   }
 
   /** The rest of a string from its first backslash: the slow path. */
@@ -351,9 +372,13 @@ class Canonicalizer {
     }
     this.pos = pos;
 
-    // Fast path: a plain integer (JSON forbids leading zeros) short enough to need no exponent form.
-    if (fracStart === fracEnd && expStart === pos && intEnd - intStart <= JSON_MAX_PADDING + 1) {
-      return negative && intEnd - intStart === 1 && c === ZERO ? '0' : text.slice(start, pos);
+    // Fast path: no exponent, and too few digits to ever need the exponent form (JSON has no leading zeros in
+    // the integer part): only trailing fractional zeros and negative zero to deal with.
+    if (expStart === pos && intEnd - intStart <= JSON_MAX_PADDING + 1 && fracEnd - fracStart <= JSON_MAX_PADDING) {
+      let end = fracEnd;
+      while (end > fracStart && text.charCodeAt(end - 1) === ZERO) end--;
+      if (end > fracStart) return text.slice(start, end);
+      return negative && intEnd - intStart === 1 && c === ZERO ? '0' : text.slice(start, intEnd);
     }
     return canonicalNumber(
       negative,
@@ -385,12 +410,43 @@ function skipDigits(text: string, pos: number): number {
   }
 }
 
-function writeObject(members: Map<string, string>): string {
-  const keys = [...members.keys()].sort();
+function writeObject(frame: ObjectFrame): string {
+  const { keys, quotedKeys, values } = frame;
+  const n = keys.length;
+  if (n === 1) return '{' + quotedKeys[0] + ':' + values[0] + '}';
+  const order = sortedOrder(keys);
   let out = '{';
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
-    out += (i === 0 ? '' : ',') + JSON.stringify(key) + ':' + members.get(key);
+  for (let j = 0; j < n; j++) {
+    const i = order[j]!;
+    const next = order[j + 1];
+    if (next !== undefined && keys[next] === keys[i]) continue; // duplicate key: a later one wins
+    out += (out.length === 1 ? '' : ',') + quotedKeys[i] + ':' + values[i];
   }
   return out + '}';
+}
+
+/** Indices of `keys` in UTF-16 code unit order; equal keys stay in input order. */
+function sortedOrder(keys: readonly string[]): number[] {
+  const n = keys.length;
+  const order = new Array<number>(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  if (n > 16) {
+    return order.sort((a, b) => {
+      const ka = keys[a]!;
+      const kb = keys[b]!;
+      return ka < kb ? -1 : ka > kb ? 1 : a - b;
+    });
+  }
+  // insertion sort (stable): faster than Array#sort for the small objects of typical rows
+  for (let i = 1; i < n; i++) {
+    const index = order[i]!;
+    const key = keys[index]!;
+    let j = i - 1;
+    while (j >= 0 && keys[order[j]!]! > key) {
+      order[j + 1] = order[j]!;
+      j--;
+    }
+    order[j + 1] = index;
+  }
+  return order;
 }

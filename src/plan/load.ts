@@ -301,7 +301,7 @@ const ESCAPE_HINT = '(write `$${` for a literal `${`)';
 
 interface Expanded {
   text: string;
-  /** Every variable referred to, in order. */
+  /** The variables referred to, each once, in order. */
   vars: string[];
   /** Variables without a value or a default, each once. */
   missing: string[];
@@ -333,7 +333,7 @@ export function expand(raw: string, env: Env): Expanded {
     }
     const [, name = '', fallback] = parts;
     const value = env[name];
-    result.vars.push(name);
+    if (!result.vars.includes(name)) result.vars.push(name);
     if (fallback !== undefined) result.text += value === undefined || value === '' ? fallback : value;
     else if (value !== undefined) result.text += value;
     else if (!result.missing.includes(name)) result.missing.push(name);

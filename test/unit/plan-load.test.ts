@@ -2,6 +2,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPlanIssue, PlanError, type PlanIssue } from '../../src/errors.js';
 import { loadPlan, parsePlan } from '../../src/plan/load.js';
@@ -89,7 +90,10 @@ describe('loadPlan', () => {
   });
 
   it('loads migrations.example.yaml', async () => {
-    const loaded = await loadPlan('migrations.example.yaml', {});
+    const loaded = await loadPlan(
+      fileURLToPath(new URL('../../migrations.example.yaml', import.meta.url)),
+      {},
+    );
     expect(loaded.plan.name).toBe('shop-to-pg');
     expect(loaded.plan.source.url).toBe('mysql://shop:shop@127.0.0.1:3306/shop');
     expect(loaded.plan.target.url).toBe('postgres://shop:shop@127.0.0.1:5432/shop');
