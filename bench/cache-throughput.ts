@@ -113,7 +113,12 @@ await timed('get (multi-get requests)', async () => {
 });
 
 if (args['single-gets']) {
-  const client = memjs.Client.create(servers.join(','), { failover: false, retries: 1, timeout: 5, logger: { log() {} } });
+  const client = memjs.Client.create(servers.join(','), {
+    failover: false,
+    retries: 1,
+    timeout: 5,
+    logger: { log() {} },
+  });
   (client as unknown as { getServer: (k: string) => number }).getServer = (k) => cache.serverIndexFor(k);
   await timed('get (one memjs get per key)', async () => {
     let done = 0;

@@ -396,7 +396,7 @@ memcached_start_one() {
   rm -f "$pidfile"
   if port_open "$port"; then die "127.0.0.1:$port is in use by a process this script did not start"; fi
   log "starting memcached on 127.0.0.1:$port"
-  memcached -u root -d -P "$pidfile" -l 127.0.0.1 -p "$port" -U 0 -m 64 ||
+  memcached -u root -d -P "$pidfile" -l 127.0.0.1 -p "$port" -U 0 -m 1024 ||
     die "memcached on port $port did not start"
   for ((i = 0; i < READY_TIMEOUT_S * 10; i++)); do
     if memcached_version "$port" 2>/dev/null; then return 0; fi

@@ -41,7 +41,10 @@ export function parseServerAddress(server: string): ServerAddress {
   const text = server.trim();
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
   if (bracketed) {
-    return { host: bracketed[1] ?? '', port: bracketed[2] === undefined ? DEFAULT_PORT : Number(bracketed[2]) };
+    return {
+      host: bracketed[1] ?? '',
+      port: bracketed[2] === undefined ? DEFAULT_PORT : Number(bracketed[2]),
+    };
   }
   const colon = text.lastIndexOf(':');
   if (colon < 0 || text.indexOf(':') !== colon) return { host: text, port: DEFAULT_PORT };

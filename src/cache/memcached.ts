@@ -90,7 +90,7 @@ export class MemcachedCache implements Cache {
       timeout: timeoutS,
       conntimeout: timeoutS,
       expires: 0,
-      logger: { log: (...args: unknown[]) => log(args.map(String).join(' ')) },
+      logger: { log: (...args: unknown[]) => forwardMemjsMessage(args.map(String).join(' '), log) },
       ...(options.username ? { username: options.username, password: options.password ?? '' } : {}),
     });
     this.servers = this.client.servers as unknown as MemjsServer[];
@@ -149,7 +149,17 @@ export class MemcachedCache implements Cache {
     await Promise.all(
       groups.map(async (items, s) => {
         const failed = await this.withRetries(s, items, (pending) =>
-          new StorePass(this.client, this.servers[s] as MemjsServer, s, entries, pending, mode, expiry, result, this).run(),
+          new StorePass(
+            this.client,
+            this.servers[s] as MemjsServer,
+            s,
+            entries,
+            pending,
+            mode,
+            expiry,
+            result,
+            this,
+          ).run(),
         );
         for (const i of failed) result.failed.push(entries[i]?.key ?? '');
       }),
@@ -214,7 +224,11 @@ export class MemcachedCache implements Cache {
    * Runs passes over a server's items until none fails for a server reason or the retries are spent;
    * returns the indices that failed (for a key reason at once, for a server reason after the retries).
    */
-  private async withRetries(s: number, items: number[], pass: (items: number[]) => Promise<Outcome>): Promise<number[]> {
+  private async withRetries(
+    s: number,
+    items: number[],
+    pass: (items: number[]) => Promise<Outcome>,
+  ): Promise<number[]> {
     if (items.length === 0) return items;
     if (this.deadServerRetryMs > 0 && Date.now() < (this.downUntil[s] ?? 0)) return items;
     const failed: number[] = [];
@@ -222,6 +236,12 @@ export class MemcachedCache implements Cache {
     for (let attempt = 0; ; attempt++) {
       const outcome = await pass(pending);
       for (const i of outcome.failed) failed.push(i);
+      if (outcome.failed.length > 0) {
+        const server = this.servers[s] as MemjsServer;
+        this.note(
+          `memcached ${server.host}:${server.port}: ${outcome.failed.length} key(s) refused, ${outcome.refused}`,
+        );
+      }
       if (outcome.retry.length === 0) {
         this.downUntil[s] = 0;
         return failed;
@@ -250,7 +270,22 @@ export function createMemcachedCache(options: MemcachedCacheOptions): Cache {
 interface Outcome {
   retry: number[];
   failed: number[];
+  /** The last server failure, for the message when retries are spent. */
   error: string;
+  /** The first key refused for a key reason and why, for one message per pass. */
+  refused: string;
+}
+
+function newOutcome(): Outcome {
+  return { retry: [], failed: [], error: '', refused: '' };
+}
+
+/**
+ * memjs logs one line per failed request ("MemJS: Server <...> failed after ...", "MemJS SET: Value
+ * too large"): thousands when a server dies. Those are summed up per server and pass here instead.
+ */
+function forwardMemjsMessage(message: string, log: (message: string) => void): void {
+  if (!/^MemJS( [A-Z]+)?: /.test(message)) log(message);
 }
 
 /** Per-request memjs options, one object per distinct TTL (memjs only reads `expires`). */
@@ -291,7 +326,7 @@ class StorePass {
   private broken = false;
   private refillQueued = false;
   private readonly free: Slot[] = [];
-  private readonly outcome: Outcome = { retry: [], failed: [], error: '' };
+  private readonly outcome: Outcome = newOutcome();
   private resolve: (outcome: Outcome) => void = () => {};
 
   constructor(
@@ -324,7 +359,7 @@ class StorePass {
     this.inFlight--;
     this.free.push(slot);
     if (err) {
-      classify(err, item, this.outcome, this.cache, this.entries[item]?.key);
+      classify(err, item, this.outcome, this.entries[item]?.key);
       if (isServerFailure(err)) this.broken = true;
     } else if (success) {
       this.result.stored++;
@@ -352,7 +387,7 @@ class StorePass {
       // The socket failed every request on it: don't queue more behind a dead connection, retry them later.
       while (this.next < items.length) this.outcome.retry.push(items[this.next++] as number);
     }
-    const socket = process.env.CM_CORK !== '0' && this.server.connected ? this.server._socket : undefined;
+    const socket = this.server.connected ? this.server._socket : undefined;
     socket?.cork();
     try {
       while (this.next < items.length) {
@@ -363,7 +398,8 @@ class StorePass {
         slot.item = item;
         this.inFlight++;
         this.cache.placing(entry.key, this.serverIndex);
-        if (this.mode === 'add') this.client.add(entry.key, entry.value, this.expiry.for(entry.ttl), slot.callback);
+        if (this.mode === 'add')
+          this.client.add(entry.key, entry.value, this.expiry.for(entry.ttl), slot.callback);
         else this.client.set(entry.key, entry.value, this.expiry.for(entry.ttl), slot.callback);
       }
     } finally {
@@ -383,7 +419,7 @@ class GetPass {
   private inFlight = 0;
   private pumping = false;
   private broken = false;
-  private readonly outcome: Outcome = { retry: [], failed: [], error: '' };
+  private readonly outcome: Outcome = newOutcome();
   private resolve: (outcome: Outcome) => void = () => {};
 
   constructor(
@@ -438,7 +474,8 @@ class GetPass {
       }
       const status = response.header.status;
       if (status === 0) hits.set(response.key.toString(), response.val);
-      else if (status !== 1) this.cache.note(`memcached ${server.host}:${server.port}: get answered status ${status}`);
+      else if (status !== 1)
+        this.cache.note(`memcached ${server.host}:${server.port}: get answered status ${status}`);
     };
     onResponse.quiet = true;
     server.onResponse(seq, onResponse);
@@ -457,7 +494,13 @@ class GetPass {
 }
 
 /** GETKQ for each key of items[start..end), then NOOP, all with the same opaque. */
-function multiGetRequest(keys: readonly string[], items: readonly number[], start: number, end: number, seq: number) {
+function multiGetRequest(
+  keys: readonly string[],
+  items: readonly number[],
+  start: number,
+  end: number,
+  seq: number,
+) {
   let size = HEADER_BYTES;
   for (let p = start; p < end; p++) size += HEADER_BYTES + Buffer.byteLength(keys[items[p] as number] ?? '');
   const buf = Buffer.alloc(size);
@@ -486,7 +529,7 @@ function isServerFailure(err: unknown): boolean {
   return !(err instanceof Error && STATUS_ERROR.test(err.message));
 }
 
-function classify(err: unknown, item: number, outcome: Outcome, cache: MemcachedCache, key: string | undefined): void {
+function classify(err: unknown, item: number, outcome: Outcome, key: string | undefined): void {
   const status = err instanceof Error ? STATUS_ERROR.exec(err.message)?.[1] : undefined;
   if (status === undefined || TRANSIENT_STATUS.has(status)) {
     outcome.retry.push(item);
@@ -494,7 +537,7 @@ function classify(err: unknown, item: number, outcome: Outcome, cache: Memcached
   } else {
     // e.g. "Value too large": retrying cannot help.
     outcome.failed.push(item);
-    cache.note(`memcached: key ${JSON.stringify(key)} refused: ${status}`);
+    if (outcome.refused === '') outcome.refused = `first ${JSON.stringify(key)}: ${status}`;
   }
 }
 
@@ -547,7 +590,7 @@ function harden(server: MemjsServer): Set<Socket> {
     const socket = server._socket;
     if (socket === undefined || socket === before) return;
     sockets.add(socket);
-    if (process.env.CM_NODELAY !== '0') socket.setNoDelay(true);
+    socket.setNoDelay(true);
     socket.once('close', () => {
       sockets.delete(socket);
       if (hasPending(server)) server.error(new Error('connection closed by the server'));

@@ -81,8 +81,9 @@ export function buildProgram(): Command {
   runtime(common(program.command('warm')))
     .argument('<plan>', 'plan file (YAML)')
     .description('warm the cache from the target tables only; no data moved')
-    .action(async () => {
-      throw new NotYetError('`migrate warm`');
+    .action(async (plan: string, opts: CommonOptions) => {
+      const { warmCommand } = await import('./commands/warm.js');
+      return warmCommand(plan, opts);
     });
 
   return program;

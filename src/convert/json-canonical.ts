@@ -374,7 +374,11 @@ class Canonicalizer {
 
     // Fast path: no exponent, and too few digits to ever need the exponent form (JSON has no leading zeros in
     // the integer part): only trailing fractional zeros and negative zero to deal with.
-    if (expStart === pos && intEnd - intStart <= JSON_MAX_PADDING + 1 && fracEnd - fracStart <= JSON_MAX_PADDING) {
+    if (
+      expStart === pos &&
+      intEnd - intStart <= JSON_MAX_PADDING + 1 &&
+      fracEnd - fracStart <= JSON_MAX_PADDING
+    ) {
       let end = fracEnd;
       while (end > fracStart && text.charCodeAt(end - 1) === ZERO) end--;
       if (end > fracStart) return text.slice(start, end);

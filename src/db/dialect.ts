@@ -112,7 +112,8 @@ export interface StateStore {
   list(plan: string): Promise<ChunkState[]>;
   /**
    * Takes the chunk's lease (creating its row when new) unless another live owner holds it: null then.
-   * Uses row locks with SKIP LOCKED, so concurrent runs never take the same chunk.
+   * Uses row locks with SKIP LOCKED, so concurrent runs never take the same chunk. A live lease is taken
+   * over only when `isDead(owner)` says its owner is gone (a crashed process on this host).
    */
   claim(
     plan: string,
@@ -121,6 +122,7 @@ export interface StateStore {
     owner: string,
     leaseMs: number,
     mappingHash: string,
+    isDead?: (owner: string) => boolean,
   ): Promise<ChunkState | null>;
   renew(plan: string, table: string, chunk: number, owner: string, leaseMs: number): Promise<void>;
   release(plan: string, table: string, chunk: number, owner: string): Promise<void>;

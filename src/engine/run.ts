@@ -2,8 +2,6 @@
  * `migrate run`: resolve every table against the databases, take or reset checkpoints, run the tables
  * (`--workers` at once), then write the report files and the summary.
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Cache } from '../cache/cache.js';
 import { openCache } from '../cache/open.js';
 import type { Dialect } from '../db/dialect.js';
@@ -13,6 +11,7 @@ import { type Plan, stateTableName, targetName } from '../plan/schema.js';
 import type { EngineContext, Reject } from './context.js';
 import type { EventSink, Mismatch } from './events.js';
 import { resolveTable, type TableMapping } from './mapping.js';
+import { newOwner } from './owner.js';
 import { ReportFiles } from './reports.js';
 import { runTable, type TableResult } from './table-run.js';
 
@@ -33,10 +32,6 @@ export interface RunResult {
   mismatches: number;
   interrupted: boolean;
   reportFiles: string[];
-}
-
-export function newOwner(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
 /** Selected plan table indexes; unknown `--tables` names are a usage error. */

@@ -12,6 +12,7 @@ import type { EngineContext } from './context.js';
 import { emptyCounts, type TableCounts } from './events.js';
 import { decodeKey, encodeKey, keyOf, showKey } from './key-codec.js';
 import type { TableMapping } from './mapping.js';
+import { ownerIsDead } from './owner.js';
 import { warmFromTarget, warmRows } from './warm.js';
 
 export const LEASE_MS = 60_000;
@@ -27,7 +28,7 @@ export async function runTable(ctx: EngineContext, m: TableMapping): Promise<Tab
   const started = Date.now();
   const counts = emptyCounts();
   const state = await ctx.target.state(ctx.stateTable);
-  const claim = await state.claim(ctx.planName, m.label, 0, ctx.owner, LEASE_MS, m.mappingHash);
+  const claim = await state.claim(ctx.planName, m.label, 0, ctx.owner, LEASE_MS, m.mappingHash, ownerIsDead);
   if (!claim) {
     ctx.sink.emit({
       event: 'table-skip',

@@ -62,6 +62,7 @@ function cacheBlock(prefix: string, extra = ''): string {
   return `cache:
   servers: [${testServers.memcachedServers.join(', ')}]
   prefix: "${prefix}"
+  ttl: 1800
 ${extra}`;
 }
 
@@ -153,7 +154,8 @@ tables:
     }
     expect(kills).toBeGreaterThan(0);
     const final = await runCli(['run', file, '--no-progress']);
-    expect(final.code).toBe(0);
+    expect(final.code, final.stdout + final.stderr).toBe(0);
+    expect(final.stdout).not.toMatch(/not cached: /);
     await assertEqual(db, 'src.orders', 'dst.orders');
     await assertEqual(db, 'src.lines', 'dst.lines');
     await assertEqual(db, 'src.events', 'dst.events');

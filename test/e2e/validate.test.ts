@@ -260,7 +260,8 @@ describe('the CLI', () => {
     expect(r.stderr).toContain('frobnicate');
   });
 
-  it.each([['verify'], ['warm']])('%s says it is not built yet and exits 1', (command) => {
+  it('verify says it is not built yet and exits 1', () => {
+    const command = 'verify';
     const r = migrate([command, plan(`${command}.yaml`, VALID)]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('not built yet');

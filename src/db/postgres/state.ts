@@ -125,6 +125,7 @@ export class PostgresStateStore implements StateStore {
     owner: string,
     leaseMs: number,
     mappingHash: string,
+    isDead: (owner: string) => boolean = () => false,
   ): Promise<ChunkState | null> {
     await this.client.query('BEGIN');
     try {
@@ -139,7 +140,9 @@ export class PostgresStateStore implements StateStore {
         [plan, table, chunk],
       );
       const row = r.rows[0];
-      if (!row || (row.lease_live === 't' && row.lease_owner !== owner)) {
+      const heldByOther =
+        row?.lease_live === 't' && row.lease_owner !== owner && !(row.lease_owner && isDead(row.lease_owner));
+      if (!row || heldByOther) {
         await this.client.query('ROLLBACK');
         return null;
       }

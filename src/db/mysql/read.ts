@@ -1,0 +1,127 @@
+/** Reading rows: keyset pagination on the key, or one streamed pass for a key-less source. */
+import type { Readable } from 'node:stream';
+import type mysql from 'mysql2/promise';
+import type { Column, Row } from '../../convert/value.js';
+import type { ReadSpec, RowSource } from '../dialect.js';
+import { encoderFor, rowDecoder, selectExpr } from './codec.js';
+import { quoteIdent, quoteTable } from './sql.js';
+
+/** Every field as the server's raw bytes; codec.ts decodes them per column. */
+const RAW = { rowsAsArray: true, typeCast: false } as const;
+
+type RawRow = (Buffer | null)[];
+
+function fromClause(from: RowSource): { sql: string; where: string | null } {
+  if (from.kind === 'query') return { sql: `(${from.sql}) AS ${quoteIdent('_q')}`, where: null };
+  return { sql: quoteTable(from.ref), where: from.where ? `(${from.where})` : null };
+}
+
+/**
+ * `(k1, k2, …) op (v1, v2, …)` in lexicographic order, spelled out with AND/OR (which MySQL and MariaDB turn
+ * into index ranges, unlike a row-constructor comparison). `strict`: `<` or `>`; `last`: the operator for
+ * the last key column (`>` after a key, `<=` up to one).
+ */
+export function keyCompare(cols: string[], literals: string[], strict: string, last: string): string {
+  const terms: string[] = [];
+  for (let i = 0; i < cols.length; i++) {
+    const eq = cols.slice(0, i).map((c, j) => `${c} = ${literals[j]}`);
+    const op = i === cols.length - 1 ? last : strict;
+    terms.push([...eq, `${cols[i]} ${op} ${literals[i]}`].join(' AND '));
+  }
+  if (terms.length === 1) return terms[0]!;
+  // The leading column's bound lets the optimizer start the range scan at the right place.
+  const lead = `${cols[0]} ${strict}= ${literals[0]}`;
+  return `${lead} AND (${terms.map((t) => `(${t})`).join(' OR ')})`;
+}
+
+function keyLiterals(spec: ReadSpec, values: Row): string[] {
+  return spec.key.map((ci, i) => encoderFor(spec.columns[ci]!)(values[i] ?? null));
+}
+
+/** The SQL of one keyset page: rows after `after` (and up to `until`) in key order. */
+export function keysetSql(spec: ReadSpec, after: Row | null): string {
+  const { sql, where } = fromClause(spec.from);
+  const keyCols = spec.key.map((i) => quoteIdent(spec.columns[i]!.name));
+  const conditions: string[] = [];
+  if (where) conditions.push(where);
+  if (after) conditions.push(`(${keyCompare(keyCols, keyLiterals(spec, after), '>', '>')})`);
+  if (spec.until) conditions.push(`(${keyCompare(keyCols, keyLiterals(spec, spec.until), '<', '<=')})`);
+  const whereSql = conditions.length ? ` WHERE ${conditions.join(' AND ')}` : '';
+  return (
+    `SELECT ${spec.columns.map((c) => selectExpr(c)).join(', ')} FROM ${sql}${whereSql}` +
+    ` ORDER BY ${keyCols.join(', ')} LIMIT ${spec.batchSize}`
+  );
+}
+
+export async function* readKeyset(conn: mysql.Connection, spec: ReadSpec): AsyncGenerator<Row[]> {
+  const decode = rowDecoder(spec.columns);
+  let after = spec.after;
+  for (;;) {
+    const [raw] = await conn.query<mysql.RowDataPacket[]>({ sql: keysetSql(spec, after), ...RAW });
+    if (raw.length === 0) return;
+    const rows = (raw as unknown as RawRow[]).map(decode);
+    yield rows;
+    if (rows.length < spec.batchSize) return;
+    const last = rows[rows.length - 1]!;
+    after = spec.key.map((i) => last[i] ?? null);
+  }
+}
+
+/**
+ * A key-less source: one streamed pass, batch by batch. The driver pauses the socket while the consumer
+ * is busy (backpressure), so memory stays bounded by about one batch.
+ */
+export async function* readAll(conn: mysql.Connection, spec: ReadSpec): AsyncGenerator<Row[]> {
+  const { sql, where } = fromClause(spec.from);
+  const text = `SELECT ${spec.columns.map((c) => selectExpr(c)).join(', ')} FROM ${sql}${where ? ` WHERE ${where}` : ''}`;
+  const decode = rowDecoder(spec.columns);
+  const core = (conn as unknown as { connection: { query(o: object): { stream(o: object): Readable } } })
+    .connection;
+  const stream = core.query({ sql: text, ...RAW }).stream({ highWaterMark: Math.min(spec.batchSize, 1000) });
+  let batch: Row[] = [];
+  for await (const raw of stream as AsyncIterable<RawRow>) {
+    batch.push(decode(raw));
+    if (batch.length >= spec.batchSize) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length) yield batch;
+}
+
+/** `WHERE key IN (…)` for a list of key values (a row constructor for a composite key). */
+export function keysInSql(keyCols: Column[], keys: Row[], alias?: string): string {
+  const enc = keyCols.map(encoderFor);
+  const prefix = alias ? `${alias}.` : '';
+  const names = keyCols.map((c) => prefix + quoteIdent(c.name));
+  if (keyCols.length === 1) {
+    return `${names[0]} IN (${keys.map((k) => enc[0]!(k[0] ?? null)).join(', ')})`;
+  }
+  const tuples = keys.map((k) => `(${enc.map((e, i) => e(k[i] ?? null)).join(', ')})`);
+  return `(${names.join(', ')}) IN (${tuples.join(', ')})`;
+}
+
+const FETCH_CHUNK = 1000;
+
+/** Rows whose key is one of `keys`, a chunk of keys per query. */
+export async function fetchByKeys(
+  conn: mysql.Connection,
+  table: string,
+  columns: Column[],
+  key: number[],
+  keys: Row[],
+): Promise<Row[]> {
+  const keyCols = key.map((i) => columns[i]!);
+  const decode = rowDecoder(columns);
+  const select = `SELECT ${columns.map((c) => selectExpr(c)).join(', ')} FROM ${table} WHERE `;
+  const out: Row[] = [];
+  for (let i = 0; i < keys.length; i += FETCH_CHUNK) {
+    const chunk = keys.slice(i, i + FETCH_CHUNK);
+    const [raw] = await conn.query<mysql.RowDataPacket[]>({
+      sql: select + keysInSql(keyCols, chunk),
+      ...RAW,
+    });
+    for (const r of raw as unknown as RawRow[]) out.push(decode(r));
+  }
+  return out;
+}

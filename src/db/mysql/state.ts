@@ -1,0 +1,218 @@
+/**
+ * Checkpoints and leases in the target MySQL/MariaDB database: the same table and semantics as
+ * postgres/state.ts. Times are UTC_TIMESTAMP(6) in DATETIME(6) columns, so they do not depend on any zone;
+ * claims use `FOR UPDATE SKIP LOCKED` (MySQL 8.0.1+, MariaDB 10.6+).
+ */
+import type mysql from 'mysql2/promise';
+import { LockedError } from '../../errors.js';
+import type { CheckpointUpdate, ChunkState, StateStore } from '../dialect.js';
+import type { MysqlSession } from './connect.js';
+import { quoteIdent } from './sql.js';
+
+interface StateRow extends mysql.RowDataPacket {
+  plan: string;
+  table_name: string;
+  chunk: string | number;
+  status: string;
+  last_key: string | null;
+  warmed_key: string | null;
+  rows_read: string | number;
+  rows_written: string | number;
+  mismatches: string | number;
+  skipped: string | number;
+  mapping_hash: string;
+  lease_owner: string | null;
+  lease_live: string | number;
+  updated_at: string | null;
+}
+
+const LIVE = 'lease_expires IS NOT NULL AND lease_expires > UTC_TIMESTAMP(6)';
+
+const SELECT_COLS = `plan, table_name, chunk, status, last_key, warmed_key, rows_read, rows_written, mismatches,
+  skipped, mapping_hash, lease_owner, (${LIVE}) AS lease_live, updated_at`;
+
+function toState(r: StateRow): ChunkState {
+  return {
+    plan: r.plan,
+    table: r.table_name,
+    chunk: Number(r.chunk),
+    status: r.status as ChunkState['status'],
+    lastKey: r.last_key,
+    warmedKey: r.warmed_key,
+    rowsRead: Number(r.rows_read),
+    rowsWritten: Number(r.rows_written),
+    mismatches: Number(r.mismatches),
+    skipped: Number(r.skipped),
+    mappingHash: r.mapping_hash,
+    leaseOwner: r.lease_owner,
+    leaseLive: Number(r.lease_live) === 1,
+    updatedAt: r.updated_at ? new Date(`${r.updated_at.replace(' ', 'T')}Z`) : null,
+  };
+}
+
+/** The UPDATE that commits with each batch; matches only while this worker still holds the lease. */
+export function checkpointSql(stateTable: string): string {
+  // MySQL applies SET assignments left to right, so `lease_owner` is assigned last, after `status`.
+  return `UPDATE ${quoteIdent(stateTable)} SET last_key = ?, warmed_key = IF(?, ?, warmed_key),
+    rows_read = rows_read + ?, rows_written = rows_written + ?, mismatches = mismatches + ?,
+    skipped = skipped + ?, status = IF(?, 'done', 'running'),
+    lease_expires = IF(?, NULL, UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND),
+    updated_at = UTC_TIMESTAMP(6), lease_owner = IF(?, NULL, lease_owner)
+  WHERE plan = ? AND table_name = ? AND chunk = ? AND lease_owner = ?`;
+}
+
+export function checkpointValues(c: CheckpointUpdate): unknown[] {
+  return [
+    c.lastKey,
+    c.warmedKey !== undefined,
+    c.warmedKey ?? null,
+    c.rowsRead,
+    c.rowsWritten,
+    c.mismatches,
+    c.skipped,
+    c.done,
+    c.done,
+    Math.round(c.leaseMs * 1000),
+    c.done,
+    c.plan,
+    c.table,
+    c.chunk,
+    c.owner,
+  ];
+}
+
+export class MysqlStateStore implements StateStore {
+  private readonly table: string;
+  private readonly conn: mysql.Connection;
+
+  constructor(
+    session: MysqlSession,
+    private readonly stateTableName: string,
+  ) {
+    this.conn = session.conn;
+    this.table = quoteIdent(stateTableName);
+  }
+
+  async exists(): Promise<boolean> {
+    const [rows] = await this.conn.query<mysql.RowDataPacket[]>(
+      'SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+      [this.stateTableName],
+    );
+    return rows.length > 0;
+  }
+
+  async ensure(): Promise<void> {
+    // Binary collation: plan and table names that differ only in case are different checkpoints.
+    await this.conn.query(`CREATE TABLE IF NOT EXISTS ${this.table} (
+      plan varchar(100) NOT NULL, table_name varchar(255) NOT NULL, chunk int NOT NULL,
+      status varchar(16) NOT NULL DEFAULT 'pending', range_start longtext, range_end longtext,
+      last_key longtext, warmed_key longtext,
+      rows_read bigint NOT NULL DEFAULT 0, rows_written bigint NOT NULL DEFAULT 0,
+      mismatches bigint NOT NULL DEFAULT 0, skipped bigint NOT NULL DEFAULT 0,
+      mapping_hash varchar(64) NOT NULL, lease_owner varchar(255), lease_expires datetime(6),
+      started_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+      updated_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+      PRIMARY KEY (plan, table_name, chunk)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`);
+  }
+
+  async list(plan: string): Promise<ChunkState[]> {
+    if (!(await this.exists())) return [];
+    const [rows] = await this.conn.query<StateRow[]>(
+      `SELECT ${SELECT_COLS} FROM ${this.table} WHERE plan = ? ORDER BY table_name, chunk`,
+      [plan],
+    );
+    return rows.map(toState);
+  }
+
+  private async inTransaction<T>(work: () => Promise<T>): Promise<T> {
+    await this.conn.query('START TRANSACTION');
+    try {
+      const result = await work();
+      await this.conn.query('COMMIT');
+      return result;
+    } catch (error) {
+      await this.conn.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async claim(
+    plan: string,
+    table: string,
+    chunk: number,
+    owner: string,
+    leaseMs: number,
+    mappingHash: string,
+  ): Promise<ChunkState | null> {
+    return this.inTransaction(async () => {
+      // Not INSERT IGNORE: that would also hide real errors. This is a no-op on an existing row.
+      await this.conn.query(
+        `INSERT INTO ${this.table} (plan, table_name, chunk, mapping_hash, started_at, updated_at)
+         VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE plan = plan`,
+        [plan, table, chunk, mappingHash],
+      );
+      const [rows] = await this.conn.query<StateRow[]>(
+        `SELECT ${SELECT_COLS} FROM ${this.table} WHERE plan = ? AND table_name = ? AND chunk = ?
+         FOR UPDATE SKIP LOCKED`,
+        [plan, table, chunk],
+      );
+      const row = rows[0];
+      if (!row || (Number(row.lease_live) === 1 && row.lease_owner !== owner)) return null;
+      await this.conn.query(
+        `UPDATE ${this.table} SET lease_owner = ?, lease_expires = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND,
+           status = IF(status = 'done', 'done', 'running'), updated_at = UTC_TIMESTAMP(6)
+         WHERE plan = ? AND table_name = ? AND chunk = ?`,
+        [owner, Math.round(leaseMs * 1000), plan, table, chunk],
+      );
+      return toState({ ...row, lease_owner: owner, lease_live: 1 } as StateRow);
+    });
+  }
+
+  async renew(plan: string, table: string, chunk: number, owner: string, leaseMs: number): Promise<void> {
+    await this.conn.query(
+      `UPDATE ${this.table} SET lease_expires = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND
+       WHERE plan = ? AND table_name = ? AND chunk = ? AND lease_owner = ?`,
+      [Math.round(leaseMs * 1000), plan, table, chunk, owner],
+    );
+  }
+
+  async release(plan: string, table: string, chunk: number, owner: string): Promise<void> {
+    await this.conn.query(
+      `UPDATE ${this.table} SET status = IF(status = 'done', 'done', 'pending'), lease_expires = NULL,
+         lease_owner = NULL
+       WHERE plan = ? AND table_name = ? AND chunk = ? AND lease_owner = ?`,
+      [plan, table, chunk, owner],
+    );
+  }
+
+  async setWarmed(plan: string, table: string, chunk: number, warmedKey: string | null): Promise<void> {
+    await this.conn.query(
+      `UPDATE ${this.table} SET warmed_key = ?, updated_at = UTC_TIMESTAMP(6)
+       WHERE plan = ? AND table_name = ? AND chunk = ?`,
+      [warmedKey, plan, table, chunk],
+    );
+  }
+
+  async reset(plan: string, tables: string[] | null, owner: string): Promise<void> {
+    if (!(await this.exists())) return;
+    const only = tables === null ? '' : tables.length === 0 ? ' AND FALSE' : ' AND table_name IN (?)';
+    const args: unknown[] = tables === null || tables.length === 0 ? [plan] : [plan, tables];
+    await this.inTransaction(async () => {
+      const [rows] = await this.conn.query<StateRow[]>(
+        `SELECT ${SELECT_COLS} FROM ${this.table} WHERE plan = ?${only} FOR UPDATE`,
+        args,
+      );
+      const live = rows.filter((row) => Number(row.lease_live) === 1 && row.lease_owner !== owner);
+      if (live.length > 0) {
+        throw new LockedError(
+          `--restart refused: another run of plan ${plan} is live (${live
+            .map((row) => `${row.table_name} held by ${row.lease_owner}`)
+            .join(', ')}) in state table ${this.stateTableName}`,
+          { hint: 'wait for it to finish or stop it; a dead run’s lease expires by itself' },
+        );
+      }
+      await this.conn.query(`DELETE FROM ${this.table} WHERE plan = ?${only}`, args);
+    });
+  }
+}
