@@ -9,6 +9,7 @@
  * `--single-gets` also times one memjs `get` per key (windowed per server), for comparison with the
  * multi-get requests MemcachedCache sends.
  */
+import net from 'node:net';
 import { parseArgs } from 'node:util';
 import memjs from 'memjs';
 import type { CacheEntry } from '../src/cache/cache.js';
@@ -128,7 +129,31 @@ if (args['single-gets']) {
   client.close();
 }
 
+// The pool is shared and small: don't leave 100k values behind to evict other people's test data.
+await deleteAll([...keys, ...keys.slice(0, 2000).map((k) => `${k}:warm`)]);
 await cache.close();
+
+/** `delete <key> noreply` for every key on its server, over the text protocol, then `version` to sync. */
+async function deleteAll(all: readonly string[]): Promise<void> {
+  const perServer: string[][] = servers.map(() => []);
+  for (const key of all) perServer[cache.serverIndexFor(key)]?.push(`delete ${key} noreply\r\n`);
+  await Promise.all(
+    servers.map(
+      (server, s) =>
+        new Promise<void>((resolve) => {
+          const colon = server.lastIndexOf(':');
+          const socket = net.connect(Number(server.slice(colon + 1)), server.slice(0, colon), () =>
+            socket.write(`${(perServer[s] ?? []).join('')}version\r\n`),
+          );
+          socket.on('data', (chunk: Buffer) => {
+            if (chunk.includes('VERSION')) socket.destroy();
+          });
+          socket.on('error', () => resolve());
+          socket.on('close', () => resolve());
+        }),
+    ),
+  );
+}
 
 /** One memjs get per key, at most `concurrency` in flight per server. */
 async function windowedGets(client: memjs.Client, batch: string[]): Promise<number> {

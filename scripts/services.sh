@@ -5,6 +5,7 @@
 #   PostgreSQL 15   127.0.0.1:55432   superuser migrate/migrate, database migrate
 #   MariaDB 10.11   127.0.0.1:53306   migrate/migrate with ALL ON *.*, database migrate
 #   memcached       127.0.0.1:51211, 51212, 51213 (the pool) and 51214 (spare, for tests that add a server)
+#   memcached SASL  127.0.0.1:51215, started with -S (binary protocol only): user migrate / migrate-sasl
 #
 # Usage: scripts/services.sh start|stop|status|env
 #   start   installs missing packages (apt-get), initialises data folders, starts what is not running.
@@ -27,6 +28,9 @@ readonly PG_PORT=55432
 readonly MYSQL_PORT=53306
 readonly MEMCACHED_PORTS=(51211 51212 51213)
 readonly MEMCACHED_SPARE_PORT=51214
+readonly MEMCACHED_SASL_PORT=51215
+readonly MEMCACHED_SASL_USER=migrate
+readonly MEMCACHED_SASL_PASSWORD=migrate-sasl
 readonly PG_BIN=/usr/lib/postgresql/15/bin
 readonly READY_TIMEOUT_S=60
 
@@ -109,6 +113,16 @@ memcached_version() (
   printf 'version\r\n' >&3
   IFS= read -r -t 2 line <&3 || return 1
   [[ $line == VERSION* ]]
+)
+
+# True when the server on 127.0.0.1:$1 answers a binary-protocol VERSION, the one command a
+# SASL-enabled memcached answers before authentication.
+memcached_binary_version() (
+  local port=$1 magic
+  exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+  printf '\x80\x0b\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00' >&3
+  magic="$(timeout 2 head -c 1 <&3 | od -An -tx1 | tr -d ' \n')" || return 1
+  [[ $magic == 81 ]]
 )
 
 # ---------------------------------------------------------------------------- packages
@@ -409,13 +423,51 @@ memcached_start() {
   mkdir -p "$MEMCACHED_DIR"
   local port
   for port in $(all_memcached_ports); do memcached_start_one "$port"; done
+  memcached_sasl_start
 }
 
 memcached_stop() {
   local port
-  for port in $(all_memcached_ports); do
+  for port in $(all_memcached_ports) "$MEMCACHED_SASL_PORT"; do
     stop_pid "$MEMCACHED_DIR/$port.pid" memcached "memcached :$port"
   done
+}
+
+# The SASL server's config folder: the sasldb with one user, and memcached.conf (libsasl2 reads
+# <SASL_CONF_PATH>/memcached.conf) allowing PLAIN against that sasldb.
+memcached_sasl_dir() {
+  echo "$MEMCACHED_DIR/sasl"
+}
+
+memcached_sasl_setup() {
+  local dir db
+  dir="$(memcached_sasl_dir)"
+  db="$dir/memcached-sasldb2"
+  mkdir -p "$dir"
+  printf 'mech_list: plain\nsasldb_path: %s\n' "$db" >"$dir/memcached.conf"
+  # Rewriting the same password is harmless, and repairs a half-written or moved sasldb.
+  printf '%s' "$MEMCACHED_SASL_PASSWORD" |
+    saslpasswd2 -p -a memcached -c -f "$db" "$MEMCACHED_SASL_USER" ||
+    die "saslpasswd2 could not write $db"
+}
+
+memcached_sasl_start() {
+  local port=$MEMCACHED_SASL_PORT pidfile="$MEMCACHED_DIR/$MEMCACHED_SASL_PORT.pid" i
+  memcached_sasl_setup
+  if pid_alive "$pidfile" memcached; then
+    log "memcached (SASL) already running on 127.0.0.1:$port"
+    return 0
+  fi
+  rm -f "$pidfile"
+  if port_open "$port"; then die "127.0.0.1:$port is in use by a process this script did not start"; fi
+  log "starting memcached with SASL on 127.0.0.1:$port"
+  SASL_CONF_PATH="$(memcached_sasl_dir)" memcached -u root -d -P "$pidfile" -l 127.0.0.1 -p "$port" \
+    -U 0 -m 64 -S || die "memcached (SASL) on port $port did not start"
+  for ((i = 0; i < READY_TIMEOUT_S * 10; i++)); do
+    if memcached_binary_version "$port" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  die "memcached (SASL) on port $port not ready after ${READY_TIMEOUT_S}s"
 }
 
 memcached_status() {
@@ -431,6 +483,14 @@ memcached_status() {
       rc=1
     fi
   done
+  pidfile="$MEMCACHED_DIR/$MEMCACHED_SASL_PORT.pid"
+  if pid_alive "$pidfile" memcached; then
+    printf '%-22s %-18s running  pid %s\n' 'memcached (sasl)' "127.0.0.1:$MEMCACHED_SASL_PORT" \
+      "$(pid_of "$pidfile")"
+  else
+    printf '%-22s %-18s stopped\n' 'memcached (sasl)' "127.0.0.1:$MEMCACHED_SASL_PORT"
+    rc=1
+  fi
   return "$rc"
 }
 
@@ -473,6 +533,9 @@ cmd_env() {
   echo "export TEST_MYSQL_URL=mysql://migrate:migrate@127.0.0.1:$MYSQL_PORT/migrate"
   echo "export TEST_MEMCACHED_SERVERS=${servers[*]}"
   echo "export TEST_MEMCACHED_SPARE=127.0.0.1:$MEMCACHED_SPARE_PORT"
+  echo "export TEST_MEMCACHED_SASL=127.0.0.1:$MEMCACHED_SASL_PORT"
+  echo "export TEST_MEMCACHED_SASL_USERNAME=$MEMCACHED_SASL_USER"
+  echo "export TEST_MEMCACHED_SASL_PASSWORD=$MEMCACHED_SASL_PASSWORD"
 }
 
 main() {

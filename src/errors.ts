@@ -91,8 +91,24 @@ export class DataError extends MigrateError {
 }
 
 /** The databases disagree with the plan (missing table, unusable key, changed mapping). Exit 2. */
+export interface SchemaProblem {
+  /** Path in the plan, e.g. ['tables', 1, 'cache', 'key'], so the CLI can point at the plan's line. */
+  path: (string | number)[];
+  message: string;
+}
+
+export function renderPlanPath(path: readonly (string | number)[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
 export class SchemaError extends MigrateError {
   readonly exitCode = ExitCode.usage;
+  readonly problems: SchemaProblem[];
+
+  constructor(message: string, options?: { cause?: unknown; hint?: string; problems?: SchemaProblem[] }) {
+    super(message, options);
+    this.problems = options?.problems ?? [];
+  }
 }
 
 /** Any other failure at run time (target rejected rows, cache required but down). Exit 1. */

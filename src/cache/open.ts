@@ -1,19 +1,29 @@
 /** Opens the plan's cache. */
-import { NotYetError } from '../errors.js';
 import type { PlanCache } from '../plan/schema.js';
 import type { Cache } from './cache.js';
 import { MemcachedCache } from './memcached.js';
+import { ITEM_OVERHEAD_BYTES, MAX_KEY_BYTES, MEMORY_DEFAULT_ITEM_BYTES, MemoryCache } from './memory.js';
 
-export function openCache(cfg: PlanCache, concurrency?: number): Cache {
-  if (cfg.driver === 'memory') throw new NotYetError('cache.driver: memory');
+/** `onLog` receives the cache's messages (a server failing, keys refused); without it they are kept quietly. */
+export function openCache(cfg: PlanCache, concurrency?: number, onLog?: (message: string) => void): Cache {
+  if (cfg.driver === 'memory') {
+    // Sized like a memcached started with the item size the plan allows (`-I`), never below its 1 MiB.
+    const maxItemBytes = Math.max(
+      MEMORY_DEFAULT_ITEM_BYTES,
+      cfg.maxValueBytes + MAX_KEY_BYTES + ITEM_OVERHEAD_BYTES,
+    );
+    return new MemoryCache({ maxItemBytes });
+  }
   return new MemcachedCache({
     servers: cfg.servers ?? [],
     distribution: cfg.distribution,
+    ketamaFlavour: cfg.ketama,
     ...(cfg.username !== undefined && cfg.password !== undefined
       ? { username: cfg.username, password: cfg.password }
       : {}),
     timeoutMs: cfg.timeoutMs,
     retries: cfg.retries,
     ...(concurrency !== undefined ? { concurrency } : {}),
+    ...(onLog !== undefined ? { onLog } : {}),
   });
 }

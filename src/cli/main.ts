@@ -47,6 +47,7 @@ export function buildProgram(): Command {
     .argument('<plan>', 'plan file (YAML)')
     .description("migrate the plan's tables; resumes from its checkpoints")
     .option('--dry-run', 'check everything and trial one batch per table in a rolled-back transaction')
+    .addOption(new Option('--format <format>', 'output format for plan problems').choices(['text', 'github']))
     .action(async (plan: string, opts: CommonOptions) => {
       const { runCommand } = await import('./commands/run.js');
       return runCommand(plan, opts);

@@ -82,6 +82,11 @@ export interface Writer {
   beginWhole(): Promise<void>;
   appendWhole(rows: Row[]): Promise<number>;
   finishWhole(checkpoint: CheckpointUpdate): Promise<void>;
+  /**
+   * `--dry-run`: writes the rows exactly as `writeBatch` would, reads them back, then ROLLS BACK: the
+   * target is left as it was and no checkpoint is touched.
+   */
+  trialBatch?(rows: Row[]): Promise<BatchResult>;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,9 @@
 /** Picks the dialect for a URL by its scheme. */
-import { maskUrl, NotYetError, UsageError } from '../errors.js';
+import { maskUrl, UsageError } from '../errors.js';
 import type { Dialect } from './dialect.js';
+import { MysqlDialect } from './mysql/index.js';
 import { PostgresDialect } from './postgres/index.js';
+import { SqliteDialect } from './sqlite/index.js';
 
 export function openDialect(url: string): Dialect {
   const scheme = url.slice(0, url.indexOf(':')).toLowerCase();
@@ -11,9 +13,9 @@ export function openDialect(url: string): Dialect {
       return new PostgresDialect(url);
     case 'mysql':
     case 'mariadb':
-      throw new NotYetError('MySQL/MariaDB as a source or target');
+      return new MysqlDialect(url);
     case 'sqlite':
-      throw new NotYetError('SQLite as a source or target');
+      return new SqliteDialect(url);
     default:
       throw new UsageError(`${maskUrl(url)}: unsupported database URL scheme "${scheme}"`, {
         hint: 'use postgres://, mysql:// or mariadb://',

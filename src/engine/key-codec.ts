@@ -25,3 +25,21 @@ export function showKey(names: readonly string[], values: readonly Value[]): str
     })
     .join(',');
 }
+
+function part(v: Value): string {
+  if (v === null) return '\u0000';
+  return Buffer.isBuffer(v) ? v.toString('hex') : String(v);
+}
+
+/** A Map key for a row's key values (unambiguous within one table: values of a column share a kind). */
+export function keyStringer(key: readonly number[]): (row: Row) => string {
+  if (key.length === 1) {
+    const k = key[0]!;
+    return (row) => part(row[k] ?? null);
+  }
+  return (row) => {
+    let s = '';
+    for (let i = 0; i < key.length; i++) s += `${part(row[key[i]!] ?? null)}\u0001`;
+    return s;
+  };
+}

@@ -10,7 +10,7 @@ import { columnValueEncoder, rowJsonEncoder } from '../convert/row-json.js';
 import type { Column, Row } from '../convert/value.js';
 import type { Dialect, RowSource, TableRef } from '../db/dialect.js';
 import { formatTableRef, parseTableRef } from '../db/dialect.js';
-import { NotYetError, SchemaError } from '../errors.js';
+import { NotYetError, renderPlanPath, SchemaError, type SchemaProblem } from '../errors.js';
 import { type Plan, type ResolvedTableOptions, resolveTableOptions, targetName } from '../plan/schema.js';
 
 export interface CacheMapping {
@@ -41,9 +41,10 @@ export interface TableMapping {
 
 /** Collects every problem of a table before failing, so the user fixes them in one go. */
 class Problems {
-  readonly list: string[] = [];
-  add(path: string, message: string): void {
-    this.list.push(`${path}: ${message}`);
+  readonly list: SchemaProblem[] = [];
+  constructor(private readonly index: number) {}
+  add(path: (string | number)[], message: string): void {
+    this.list.push({ path: ['tables', this.index, ...path], message });
   }
 }
 
@@ -55,7 +56,7 @@ export async function resolveTable(
 ): Promise<TableMapping> {
   const table = plan.tables[index]!;
   const path = `tables[${index}]`;
-  const problems = new Problems();
+  const problems = new Problems(index);
   const options = resolveTableOptions(plan, table);
   const label = targetName(table);
 
@@ -89,10 +90,7 @@ export async function resolveTable(
   const rename = table.columns ?? {};
   for (const name of Object.keys(rename)) {
     if (!sourceCols.some((c) => c.name === name)) {
-      problems.add(
-        `${path}.columns.${name}`,
-        `the source has no column ${name} (it has: ${names(sourceCols)})`,
-      );
+      problems.add(['columns', name], `the source has no column ${name} (it has: ${names(sourceCols)})`);
     }
   }
   const kept = sourceCols.filter((c) => rename[c.name] !== false);
@@ -100,8 +98,10 @@ export async function resolveTable(
   const targetInfo = await target.describeTable(targetRef);
   if (!targetInfo) {
     if (options.createTables) throw new NotYetError('`createTables: true` (creating target tables)');
-    throw new SchemaError(`${path}.target: table ${label} does not exist in the target (${target.display})`, {
+    const message = `table ${label} does not exist in the target (${target.display})`;
+    throw new SchemaError(`${path}.target: ${message}`, {
       hint: 'create it first (or set createTables: true once that is available)',
+      problems: [{ path: ['tables', index, table.target ? 'target' : 'source'], message }],
     });
   }
   const targetCols: Column[] = [];
@@ -112,16 +112,16 @@ export async function resolveTable(
     const tcol = targetInfo.columns.find((c) => c.name === targetColName);
     if (!tcol) {
       problems.add(
-        `${path}.columns`,
+        ['columns'],
         `target table ${label} has no column ${targetColName} for source column ${col.name}; ` +
           `drop it with \`${col.name}: false\` or rename it with \`${col.name}: <target column>\``,
       );
       continue;
     }
-    const convert = converterFor(col, tcol);
+    const convert = converterFor(col, tcol, { zeroDates: options.zeroDates, target: target.name });
     if (!convert) {
       problems.add(
-        `${path}.columns`,
+        ['columns'],
         `source column ${col.name} (${col.dbType}) cannot be stored in target column ${tcol.name} (${tcol.dbType})`,
       );
       continue;
@@ -140,10 +140,7 @@ export async function resolveTable(
   for (const k of sourceKey) {
     const i = sourceColumns.findIndex((c) => c.name === k);
     if (i < 0)
-      problems.add(
-        `${path}.key`,
-        `key column ${k} is not among the migrated columns (${names(sourceColumns)})`,
-      );
+      problems.add(['key'], `key column ${k} is not among the migrated columns (${names(sourceColumns)})`);
     else key.push(i);
   }
   if (key.length > 0 && options.onConflict !== 'error') {
@@ -153,7 +150,7 @@ export async function resolveTable(
     );
     if (!uniques.some((u) => sameSet(u, targetKey))) {
       problems.add(
-        `${path}.key`,
+        ['key'],
         `target table ${label} has no primary or unique key on (${targetKey.join(', ')}), needed for onConflict: ${options.onConflict}`,
       );
     }
@@ -166,10 +163,7 @@ export async function resolveTable(
   if (planCache && planCache.warm !== 'off' && table.cache?.key) {
     for (const name of templateCols.length ? templateColumns(table.cache.key) : []) {
       if (!templateCols.some((c) => c.name === name)) {
-        problems.add(
-          `${path}.cache.key`,
-          `{${name}} is not a migrated source column (${names(templateCols)})`,
-        );
+        problems.add(['cache', 'key'], `{${name}} is not a migrated source column (${names(templateCols)})`);
       }
     }
     const valueSpec = table.cache.value ?? 'json';
@@ -180,7 +174,7 @@ export async function resolveTable(
     } else {
       const colName = valueSpec.slice('column:'.length);
       const i = templateCols.findIndex((c) => c.name === colName);
-      if (i < 0) problems.add(`${path}.cache.value`, `column ${colName} is not a migrated source column`);
+      if (i < 0) problems.add(['cache', 'value'], `column ${colName} is not a migrated source column`);
       else {
         const encode = columnValueEncoder(targetCols[i]!);
         value = (row) => encode(row[i] ?? null);
@@ -196,8 +190,10 @@ export async function resolveTable(
   }
 
   if (problems.list.length > 0) {
-    throw new SchemaError(`table ${label} cannot be migrated as planned:\n  ${problems.list.join('\n  ')}`, {
+    const lines = problems.list.map((p) => `${renderPlanPath(p.path)}: ${p.message}`);
+    throw new SchemaError(`table ${label} cannot be migrated as planned:\n  ${lines.join('\n  ')}`, {
       hint: 'fix the plan (or the target schema) and run `migrate validate` again',
+      problems: problems.list,
     });
   }
 

@@ -6,7 +6,7 @@ import type { Cache } from '../cache/cache.js';
 import { openCache } from '../cache/open.js';
 import type { Dialect } from '../db/dialect.js';
 import { openDialect } from '../db/open.js';
-import { MigrateError, SchemaError, UsageError } from '../errors.js';
+import { MigrateError, SchemaError, type SchemaProblem, UsageError } from '../errors.js';
 import { type Plan, stateTableName, targetName } from '../plan/schema.js';
 import type { EngineContext, Reject } from './context.js';
 import type { EventSink, Mismatch } from './events.js';
@@ -49,18 +49,21 @@ export function selectTables(plan: Plan, names: string[] | undefined): number[] 
 
 export async function resolveAll(plan: Plan, indexes: number[], source: Dialect, target: Dialect) {
   const mappings: TableMapping[] = [];
-  const problems: string[] = [];
+  const messages: string[] = [];
+  const problems: SchemaProblem[] = [];
   for (const i of indexes) {
     try {
       mappings.push(await resolveTable(plan, i, source, target));
     } catch (error) {
       if (!(error instanceof SchemaError)) throw error;
-      problems.push(error.message);
+      messages.push(error.message);
+      problems.push(...error.problems);
     }
   }
-  if (problems.length > 0) {
-    throw new SchemaError(problems.join('\n'), {
+  if (messages.length > 0) {
+    throw new SchemaError(messages.join('\n'), {
       hint: 'fix the plan (or the target schema) and run `migrate validate` again',
+      problems,
     });
   }
   return mappings;

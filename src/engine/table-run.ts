@@ -4,13 +4,14 @@
  * entries while the next batch is written. Resumes from the checkpoint; re-warms what a crash left unwarmed.
  */
 import { createHash } from 'node:crypto';
-import { ValueError } from '../convert/convert.js';
 import type { Row } from '../convert/value.js';
 import type { CheckpointUpdate, ReadSpec, StateStore, WriteSpec } from '../db/dialect.js';
-import { DataError, SchemaError } from '../errors.js';
+import { SchemaError } from '../errors.js';
+import { compareRows } from './compare.js';
 import type { EngineContext } from './context.js';
+import { convertRows } from './convert-rows.js';
 import { emptyCounts, type TableCounts } from './events.js';
-import { decodeKey, encodeKey, keyOf, showKey } from './key-codec.js';
+import { decodeKey, encodeKey, keyOf, keyStringer, showKey } from './key-codec.js';
 import type { TableMapping } from './mapping.js';
 import { ownerIsDead } from './owner.js';
 import { warmFromTarget, warmRows } from './warm.js';
@@ -124,7 +125,6 @@ async function copyKeyed(
   const writer = await ctx.target.openWriter(writeSpec(ctx, m));
   const reader = ctx.source.readBatches(readSpec(ctx, m, lastKey === null ? null : decodeKey(lastKey)));
   const it = reader[Symbol.asyncIterator]();
-  const keyNames = m.key.map((i) => m.targetColumns[i]!.name);
   let warming: Promise<string> | null = null;
   let warmedThrough: string | undefined;
   let last = lastKey;
@@ -157,7 +157,11 @@ async function copyKeyed(
       next.catch(() => undefined);
       const source = step.value;
       counts.read += source.length;
-      const { rows, skipped } = convertBatch(ctx, m, source, keyNames);
+      let skipped = 0;
+      const rows = convertRows(m, source, (r) => {
+        skipped++;
+        ctx.recordReject(r);
+      });
       counts.skipped += skipped;
       const lastSource = source[source.length - 1]!;
       last = encodeKey(keyOf(lastSource, m.key));
@@ -166,9 +170,10 @@ async function copyKeyed(
       const result = await writer.writeBatch(rows, checkpoint(rows, 0, skipped, false), verify);
       counts.written += result.written;
       if (expected && result.readBack) {
-        const bad = compareBatch(ctx, m, keyNames, rows, expected, result.readBack);
-        counts.verified += rows.length - bad;
-        counts.mismatches += bad;
+        const bad = compareRows(m, rows, expected, result.readBack);
+        for (const mismatch of bad) ctx.recordMismatch(mismatch);
+        counts.verified += rows.length - bad.length;
+        counts.mismatches += bad.length;
       }
       if (warming) warmedThrough = await warming;
       if (ctx.cache && m.cache) {
@@ -208,9 +213,11 @@ async function copyWhole(
     await writer.beginWhole();
     for await (const source of ctx.source.readBatches(readSpec(ctx, m, null))) {
       counts.read += source.length;
-      const { rows, skipped } = convertBatch(ctx, m, source, []);
-      skippedAll += skipped;
-      counts.skipped += skipped;
+      const rows = convertRows(m, source, (r) => {
+        skippedAll++;
+        counts.skipped++;
+        ctx.recordReject(r);
+      });
       if (verify) for (const row of rows) sourceDigest.add(m.rowJson(row));
       counts.written += await writer.appendWhole(rows);
       ctx.sink.emit({ event: 'batch', table: m.label, rows: source.length, lastKey: '', counts });
@@ -260,82 +267,6 @@ async function copyWhole(
     await state.setWarmed(ctx.planName, m.label, 0, '[]');
   }
   return true;
-}
-
-/** Applies the column converters; a value that does not fit is an error, or a counted reject with `invalid: skip`. */
-function convertBatch(
-  ctx: EngineContext,
-  m: TableMapping,
-  source: Row[],
-  keyNames: string[],
-): { rows: Row[]; skipped: number } {
-  const conv = m.converters;
-  const n = conv.length;
-  const rows: Row[] = [];
-  let skipped = 0;
-  for (const src of source) {
-    const row: Row = new Array(n);
-    let i = 0;
-    try {
-      for (; i < n; i++) row[i] = conv[i]!(src[i] ?? null);
-      rows.push(row);
-    } catch (error) {
-      if (!(error instanceof ValueError)) throw error;
-      const where = {
-        table: m.label,
-        key: m.key.length ? showKey(keyNames, keyOf(src, m.key)) : '(no key)',
-        column: m.sourceColumns[i]!.name,
-      };
-      if (m.options.invalid === 'skip') {
-        skipped++;
-        ctx.recordReject({ ...where, error: error.message });
-        continue;
-      }
-      throw new DataError(where, error.message, {
-        cause: error,
-        hint: 'fix the value in the source, change the target column type, or set `invalid: skip` to reject such rows to a file',
-      });
-    }
-  }
-  return { rows, skipped };
-}
-
-/** Source rows (converted) vs the target's rows read back in the same transaction; returns mismatches. */
-function compareBatch(
-  ctx: EngineContext,
-  m: TableMapping,
-  keyNames: string[],
-  rows: Row[],
-  expected: string[],
-  readBack: Row[],
-): number {
-  const actual = new Map<string, Row>();
-  for (const row of readBack) actual.set(encodeKey(keyOf(row, m.key)), row);
-  let bad = 0;
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]!;
-    const k = keyOf(row, m.key);
-    const got = actual.get(encodeKey(k));
-    if (got && m.rowJson(got) === expected[i]) continue;
-    bad++;
-    ctx.recordMismatch({
-      table: m.label,
-      key: showKey(keyNames, k),
-      in: 'target',
-      problem: got ? 'different' : 'missing',
-      ...(got ? { columns: differingColumns(m, row, got) } : {}),
-    });
-  }
-  return bad;
-}
-
-export function differingColumns(m: TableMapping, a: Row, b: Row): string[] {
-  const out: string[] = [];
-  m.targetColumns.forEach((c, i) => {
-    const one = (r: Row) => m.rowJson(r.map((v, j) => (j === i ? v : null)));
-    if (one(a) !== one(b)) out.push(c.name);
-  });
-  return out;
 }
 
 /** An order-independent digest of a multiset of rows: count plus a sum of 64-bit row hashes. */

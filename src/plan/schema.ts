@@ -61,6 +61,7 @@ const cacheSchema = z.strictObject({
   driver: z.enum(['memcached', 'memory']).default('memcached'),
   servers: z.array(serverAddress).min(1).optional(),
   distribution: z.enum(['modula', 'ketama']).default('modula'),
+  ketama: z.enum(['libmemcached', 'spymemcached']).default('libmemcached'),
   ttl: z.number().int().min(0).default(0),
   prefix: z.string().default(''),
   warm: z.enum(warmValues).default('read-through'),

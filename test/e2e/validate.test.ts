@@ -225,12 +225,16 @@ describe('migrate validate --offline', () => {
 });
 
 describe('migrate validate (online)', () => {
-  it('is not built yet: exit 1 after the offline checks, pointing at --offline', () => {
-    const r = migrate(['validate', plan('online.yaml', VALID)]);
+  it('an unreachable server is exit 1, named, with the password masked', () => {
+    const text = VALID.replace(
+      'mysql://shop:${SHOP_MYSQL_PASSWORD:-shop}@127.0.0.1:3306/shop',
+      `postgres://shop:${SECRET}@127.0.0.1:1/shop`,
+    );
+    const r = migrate(['validate', plan('online.yaml', text)]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toContain('online validation (connecting to the servers) is not built yet');
-    expect(r.stderr).toContain('--offline');
+    expect(r.stderr).toMatch(/postgres:\/\/shop:\*\*\*@127\.0\.0\.1:(1|5432)\/shop: cannot connect/);
+    expect(r.stderr).toContain('cannot connect to PostgreSQL');
+    expect(r.stdout + r.stderr).not.toContain(SECRET);
   });
 
   it('still reports plan errors first, with exit 2', () => {

@@ -1,13 +1,16 @@
 /**
- * `migrate validate <plan> [--offline]`: the plan's schema and environment; online checks come later.
+ * `migrate validate <plan> [--offline]`: the plan's schema and environment; online (the default) also
+ * connects to the source, the target and every cache server and resolves every table against them.
  * Output: a short summary (URLs masked), or with `--json` one event per line; problems also as GitHub
  * annotations with `--format github` or under GitHub Actions (not with `--json`: stdout stays JSON only).
  */
-import { ExitCode, maskUrl, NotYetError, PlanError, type PlanIssue, UsageError } from '../../errors.js';
+import { preflight } from '../../engine/preflight.js';
+import { ExitCode, maskUrl, PlanError, type PlanIssue, UsageError } from '../../errors.js';
 import { type LoadedPlan, loadPlan } from '../../plan/load.js';
 import { type Plan, type PlanTable, tableLabel } from '../../plan/schema.js';
 import { suggest } from '../../plan/suggest.js';
 import { type CommonOptions, tableFilter } from '../options.js';
+import { githubAnnotation, withPlanPositions } from './plan-positions.js';
 
 export async function validateCommand(planPath: string, opts: CommonOptions): Promise<void> {
   let loaded: LoadedPlan;
@@ -20,17 +23,12 @@ export async function validateCommand(planPath: string, opts: CommonOptions): Pr
       process.exitCode = ExitCode.usage;
       return;
     }
-    if (githubAnnotations(opts)) for (const issue of error.issues) print(annotation(issue));
+    if (githubAnnotations(opts)) for (const issue of error.issues) print(githubAnnotation(issue));
     throw error;
   }
 
   const tables = selectTables(loaded.plan, opts);
-  if (!opts.offline) {
-    throw new NotYetError(
-      'online validation (connecting to the servers)',
-      `the offline checks passed; run \`migrate validate ${planPath} --offline\` to check the file only`,
-    );
-  }
+  if (!opts.offline) return validateOnline(loaded, opts);
   if (opts.json) print(JSON.stringify(summaryEvent(loaded, tables)));
   else if (opts.quiet) print(`plan ${loaded.plan.name} is valid (offline)`);
   else print(summaryText(loaded, tables).join('\n'));
@@ -49,14 +47,6 @@ function reportJson(issues: PlanIssue[]): void {
 
 function githubAnnotations(opts: CommonOptions): boolean {
   return opts.format === 'github' || (opts.format === undefined && process.env.GITHUB_ACTIONS === 'true');
-}
-
-/** A GitHub Actions workflow command; its data and properties have their own escaping. */
-function annotation(issue: PlanIssue): string {
-  const data = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-  const property = (s: string) => data(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
-  const text = issue.path ? `${issue.path}: ${issue.message}` : issue.message;
-  return `::error file=${property(issue.file)},line=${issue.line},col=${issue.col}::${data(text)}`;
 }
 
 /** The plan's tables, or those named by `--tables` (by target name); an unknown name is a usage error. */
@@ -139,4 +129,34 @@ function summaryEvent(loaded: LoadedPlan, tables: PlanTable[]) {
       : null,
     tables: tables.map((t) => ({ source: sourceLabel(t), target: tableLabel(t) })),
   };
+}
+
+async function validateOnline(loaded: LoadedPlan, opts: CommonOptions): Promise<void> {
+  const { plan } = loaded;
+  const pre = await withPlanPositions(loaded, opts, () => preflight(plan, tableFilter(opts)));
+  try {
+    const tables = pre.mappings.map((m) => ({
+      table: m.label,
+      estimatedRows: m.estimatedRows,
+      key: m.key.map((i) => m.targetColumns[i]!.name),
+      columns: m.targetColumns.length,
+      cache: m.cache !== null,
+    }));
+    if (opts.json) {
+      print(JSON.stringify({ event: 'validate', ok: true, offline: false, plan: plan.name, tables }));
+      return;
+    }
+    print(
+      `plan ${plan.name} (${loaded.file}) is valid — online: servers reachable, tables, columns, keys and types checked`,
+    );
+    print(`  source  ${pre.source.display}`);
+    print(`  target  ${pre.target.display}`);
+    print(`  cache   ${cacheLine(plan)}`);
+    for (const t of tables) {
+      const key = t.key.length ? `key ${t.key.join(', ')}` : 'no key: copied in one transaction';
+      print(`    ${t.table}: ~${t.estimatedRows.toLocaleString('en-US')} rows, ${t.columns} columns, ${key}`);
+    }
+  } finally {
+    await pre.close();
+  }
 }

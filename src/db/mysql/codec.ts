@@ -99,15 +99,15 @@ export function selectExpr(column: Column, alias?: string): string {
 
 export type Decoder = (raw: Buffer | null) => Value;
 
-const ascii: Decoder = (b) => (b === null ? null : b.latin1Slice(0, b.length));
-const utf8: Decoder = (b) => (b === null ? null : b.utf8Slice(0, b.length));
+const ascii: Decoder = (b) => (b === null ? null : b.toString('latin1'));
+const utf8: Decoder = (b) => (b === null ? null : b.toString('utf8'));
 // A copy: the driver's buffer is a view into a network chunk that would otherwise stay alive with it.
 const bytes: Decoder = (b) => (b === null ? null : Buffer.from(b));
-const float: Decoder = (b) => (b === null ? null : Number(b.latin1Slice(0, b.length)));
+const float: Decoder = (b) => (b === null ? null : Number(b.toString('latin1')));
 const bit1: Decoder = (b) => (b === null ? null : b.length > 0 && b[b.length - 1] !== 0);
 const year: Decoder = (b) => {
   if (b === null) return null;
-  const t = b.latin1Slice(0, b.length);
+  const t = b.toString('latin1');
   return t === '0000' ? '0' : t;
 };
 const bitInt: Decoder = (b) => {

@@ -144,6 +144,7 @@ export class MysqlStateStore implements StateStore {
     owner: string,
     leaseMs: number,
     mappingHash: string,
+    isDead: (owner: string) => boolean = () => false,
   ): Promise<ChunkState | null> {
     return this.inTransaction(async () => {
       // Not INSERT IGNORE: that would also hide real errors. This is a no-op on an existing row.
@@ -158,14 +159,19 @@ export class MysqlStateStore implements StateStore {
         [plan, table, chunk],
       );
       const row = rows[0];
-      if (!row || (Number(row.lease_live) === 1 && row.lease_owner !== owner)) return null;
+      const heldByOther =
+        Number(row?.lease_live) === 1 &&
+        row?.lease_owner !== owner &&
+        !(row?.lease_owner && isDead(row.lease_owner));
+      if (!row || heldByOther) return null;
       await this.conn.query(
         `UPDATE ${this.table} SET lease_owner = ?, lease_expires = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND,
            status = IF(status = 'done', 'done', 'running'), updated_at = UTC_TIMESTAMP(6)
          WHERE plan = ? AND table_name = ? AND chunk = ?`,
         [owner, Math.round(leaseMs * 1000), plan, table, chunk],
       );
-      return toState({ ...row, lease_owner: owner, lease_live: 1 } as StateRow);
+      const status = row.status === 'done' ? 'done' : 'running';
+      return toState({ ...row, status, lease_owner: owner, lease_live: 1 } as StateRow);
     });
   }
 

@@ -244,7 +244,12 @@ export class MysqlWriter implements Writer {
       { table: this.spec.label, key: shown.join('; ') },
       `${lost.length} key(s) have no row of their own in the target after the write: its key collation ` +
         `(${collations || 'unknown'}) treats them as equal to other keys` +
-        (others.length ? ` (${others.slice(0, 10).map((r) => this.showKey(r)).join('; ')})` : '') +
+        (others.length
+          ? ` (${others
+              .slice(0, 10)
+              .map((r) => this.showKey(r))
+              .join('; ')})`
+          : '') +
         ', so rows would be merged and lost',
       {
         hint:

@@ -84,6 +84,19 @@ export class PostgresWriter implements Writer {
     }
   }
 
+  async trialBatch(rows: Row[]): Promise<BatchResult> {
+    await this.ensureStage();
+    await this.client.query('BEGIN');
+    try {
+      await this.copyInto(STAGE, rows);
+      const written = await this.insertChecked();
+      const back = await this.client.query<(string | null)[]>({ text: this.readBackSql, rowMode: 'array' });
+      return { written, readBack: back.rows.map(this.decode) };
+    } finally {
+      await this.client.query('ROLLBACK').catch(() => undefined);
+    }
+  }
+
   private async insertChecked(): Promise<number> {
     try {
       return (await this.client.query(this.insertSql)).rowCount ?? 0;

@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { ConnectionError, RuntimeError } from '../../errors.js';
 
 export type Db = Database.Database;
+export type Statement = Database.Statement<unknown[], unknown>;
 
 /** How long a write waits for another process's write transaction (SQLite's busy_timeout). */
 export const BUSY_TIMEOUT_MS = 10_000;

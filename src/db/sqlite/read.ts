@@ -3,7 +3,7 @@ import type { Column, Row } from '../../convert/value.js';
 import { DataError } from '../../errors.js';
 import { formatTableRef, type ReadSpec, type RowSource } from '../dialect.js';
 import { type Decoder, decoderFor, encoderFor, type Param, type Raw, StorageMismatch } from './codec.js';
-import type { Db } from './connection.js';
+import type { Db, Statement } from './connection.js';
 import { columnList, MAX_PARAMS, placeholders, quoteIdent, quoteTable } from './sql.js';
 
 export function sourceLabel(from: RowSource): string {
@@ -38,9 +38,9 @@ export function rowDecoder(columns: Column[], key: number[], label: string): (ra
     } catch (error) {
       if (!(error instanceof StorageMismatch)) throw error;
       const column = columns[i]!;
-      const key = keyText(columns, key, raw);
+      const shown = keyText(columns, key, raw);
       throw new DataError(
-        { table: label, ...(key ? { key } : {}), column: column.name },
+        { table: label, ...(shown ? { key: shown } : {}), column: column.name },
         `the SQLite column (declared ${column.dbType}) ${error.message}`,
         {
           cause: error,
@@ -143,7 +143,7 @@ export async function* readAll(db: Db, spec: ReadSpec): AsyncGenerator<Row[]> {
 const MAX_CACHED = 8;
 
 export class KeyLookup {
-  private readonly statements = new Map<number, ReturnType<Db['prepare']>>();
+  private readonly statements = new Map<number, Statement>();
   private readonly perStatement: number;
   private readonly head: string;
   private readonly keyCount: number;
@@ -161,7 +161,7 @@ export class KeyLookup {
     this.head = `SELECT ${columnList(columns.map((c) => c.name))} FROM ${table} WHERE ${lhs} IN `;
   }
 
-  private statement(n: number): ReturnType<Db['prepare']> {
+  private statement(n: number): Statement {
     let stmt = this.statements.get(n);
     if (!stmt) {
       const list =

@@ -66,20 +66,21 @@ export function checkpointSql(stateTable: string): string {
 }
 
 export function checkpointParams(c: CheckpointUpdate): Record<string, Param> {
+  // JS numbers bind as REAL: whole numbers go as BigInt, to stay INTEGER.
   return {
     plan: c.plan,
     table: c.table,
-    chunk: c.chunk,
+    chunk: BigInt(c.chunk),
     owner: c.owner,
     lastKey: c.lastKey,
-    setWarmed: c.warmedKey !== undefined ? 1 : 0,
+    setWarmed: c.warmedKey !== undefined ? 1n : 0n,
     warmedKey: c.warmedKey ?? null,
-    rowsRead: c.rowsRead,
-    rowsWritten: c.rowsWritten,
-    mismatches: c.mismatches,
-    skipped: c.skipped,
-    done: c.done ? 1 : 0,
-    leaseMs: c.leaseMs,
+    rowsRead: BigInt(c.rowsRead),
+    rowsWritten: BigInt(c.rowsWritten),
+    mismatches: BigInt(c.mismatches),
+    skipped: BigInt(c.skipped),
+    done: c.done ? 1n : 0n,
+    leaseMs: BigInt(Math.round(c.leaseMs)),
   };
 }
 
@@ -142,14 +143,12 @@ export class SqliteStateStore implements StateStore {
           `INSERT INTO ${this.table} (plan, table_name, chunk, mapping_hash) VALUES (?, ?, ?, ?)
            ON CONFLICT DO NOTHING`,
         )
-        .run(plan, table, chunk, mappingHash);
+        .run(plan, table, BigInt(chunk), mappingHash);
       const row = this.db
         .prepare(`SELECT ${SELECT_COLS} FROM ${this.table} WHERE plan = ? AND table_name = ? AND chunk = ?`)
-        .get(plan, table, chunk) as StateRow | undefined;
+        .get(plan, table, BigInt(chunk)) as StateRow | undefined;
       const heldByOther =
-        row?.lease_live === 1n &&
-        row.lease_owner !== owner &&
-        !(row.lease_owner && isDead(row.lease_owner));
+        row?.lease_live === 1n && row.lease_owner !== owner && !(row.lease_owner && isDead(row.lease_owner));
       if (!row || heldByOther) return null;
       this.db
         .prepare(
@@ -157,7 +156,7 @@ export class SqliteStateStore implements StateStore {
              status = CASE WHEN status = 'done' THEN 'done' ELSE 'running' END, updated_at = ${NOW_TEXT}
            WHERE plan = ? AND table_name = ? AND chunk = ?`,
         )
-        .run(owner, leaseMs, plan, table, chunk);
+        .run(owner, BigInt(Math.round(leaseMs)), plan, table, BigInt(chunk));
       return toState({ ...row, lease_owner: owner, lease_live: 1n });
     });
   }
@@ -169,7 +168,7 @@ export class SqliteStateStore implements StateStore {
           `UPDATE ${this.table} SET lease_expires = ${NOW_MS} + ?
            WHERE plan = ? AND table_name = ? AND chunk = ? AND lease_owner = ?`,
         )
-        .run(leaseMs, plan, table, chunk, owner),
+        .run(BigInt(Math.round(leaseMs)), plan, table, BigInt(chunk), owner),
     );
   }
 
@@ -181,7 +180,7 @@ export class SqliteStateStore implements StateStore {
              status = CASE WHEN status = 'done' THEN 'done' ELSE 'pending' END
            WHERE plan = ? AND table_name = ? AND chunk = ? AND lease_owner = ?`,
         )
-        .run(plan, table, chunk, owner),
+        .run(plan, table, BigInt(chunk), owner),
     );
   }
 
@@ -192,13 +191,15 @@ export class SqliteStateStore implements StateStore {
           `UPDATE ${this.table} SET warmed_key = ?, updated_at = ${NOW_TEXT}
            WHERE plan = ? AND table_name = ? AND chunk = ?`,
         )
-        .run(warmedKey, plan, table, chunk),
+        .run(warmedKey, plan, table, BigInt(chunk)),
     );
   }
 
   async reset(plan: string, tables: string[] | null, owner: string): Promise<void> {
     if (!(await this.exists())) return;
-    const filter = tables ? ` AND table_name IN (${tables.length ? placeholders(tables.length) : 'NULL'})` : '';
+    const filter = tables
+      ? ` AND table_name IN (${tables.length ? placeholders(tables.length) : 'NULL'})`
+      : '';
     const params = [plan, ...(tables ?? [])];
     await this.conn.transaction(() => {
       const rows = this.db

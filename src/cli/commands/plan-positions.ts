@@ -1,0 +1,47 @@
+/**
+ * Problems the databases reveal (a missing table or column, an unusable key, an incompatible type) are
+ * plan problems: this turns them into PlanErrors pointing at the plan's lines, printed like offline ones
+ * (and as GitHub annotations where asked), exit 2.
+ */
+import { PlanError, type PlanIssue, renderPlanPath, SchemaError } from '../../errors.js';
+import type { LoadedPlan } from '../../plan/load.js';
+import type { CommonOptions } from '../options.js';
+
+export async function withPlanPositions<T>(
+  loaded: LoadedPlan,
+  opts: CommonOptions,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof SchemaError) || error.problems.length === 0) throw error;
+    const issues: PlanIssue[] = error.problems.map((p) => {
+      const pos = loaded.positionOf(p.path);
+      return {
+        file: loaded.file,
+        line: pos.line,
+        col: pos.col,
+        path: renderPlanPath(p.path),
+        message: p.message,
+      };
+    });
+    if (opts.json) {
+      for (const i of issues) process.stdout.write(`${JSON.stringify({ event: 'plan-error', ...i })}\n`);
+    } else if (
+      opts.format === 'github' ||
+      (opts.format === undefined && process.env.GITHUB_ACTIONS === 'true')
+    ) {
+      for (const i of issues) process.stdout.write(`${githubAnnotation(i)}\n`);
+    }
+    throw new PlanError(issues, { cause: error, hint: error.hint ?? 'fix the plan or the target schema' });
+  }
+}
+
+/** A GitHub Actions workflow command; its data and properties have their own escaping. */
+export function githubAnnotation(issue: PlanIssue): string {
+  const data = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  const property = (s: string) => data(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+  const text = issue.path ? `${issue.path}: ${issue.message}` : issue.message;
+  return `::error file=${property(issue.file)},line=${issue.line},col=${issue.col}::${data(text)}`;
+}

@@ -1,0 +1,92 @@
+/** The MySQL/MariaDB dialect: one shared connection, one per reader, one per writer, one for state. */
+import type { Column, Row } from '../../convert/value.js';
+import { maskUrl } from '../../errors.js';
+import type { Dialect, ReadSpec, StateStore, TableInfo, TableRef, Writer, WriteSpec } from '../dialect.js';
+import { connectMysql, endQuietly, type MysqlSession } from './connect.js';
+import { describeQuery, describeTable } from './introspect.js';
+import { fetchByKeys, readAll, readKeyset } from './read.js';
+import { quoteTable } from './sql.js';
+import { MysqlStateStore } from './state.js';
+import { keyCollation, MysqlWriter } from './write.js';
+
+export class MysqlDialect implements Dialect {
+  readonly name = 'mysql' as const;
+  readonly display: string;
+  private readonly sessions = new Set<MysqlSession>();
+  private main: Promise<MysqlSession> | null = null;
+
+  constructor(private readonly url: string) {
+    this.display = maskUrl(url);
+  }
+
+  private async connect(): Promise<MysqlSession> {
+    const session = await connectMysql(this.url);
+    this.sessions.add(session);
+    return session;
+  }
+
+  private shared(): Promise<MysqlSession> {
+    if (!this.main) {
+      this.main = this.connect();
+      this.main.catch(() => {
+        this.main = null;
+      });
+    }
+    return this.main;
+  }
+
+  async ping(): Promise<void> {
+    await (await this.shared()).conn.query('SELECT 1');
+  }
+
+  async describeTable(ref: TableRef): Promise<TableInfo | null> {
+    return describeTable(await this.shared(), ref);
+  }
+
+  async describeQuery(sql: string): Promise<Column[]> {
+    return describeQuery(await this.shared(), sql);
+  }
+
+  async *readBatches(spec: ReadSpec): AsyncGenerator<Row[]> {
+    // Its own connection: the engine reads the next batch while the previous one is written.
+    const session = await this.connect();
+    let clean = false;
+    try {
+      yield* spec.key.length > 0 ? readKeyset(session.conn, spec) : readAll(session.conn, spec);
+      clean = true;
+    } finally {
+      this.sessions.delete(session);
+      // A streamed result left half-read cannot be ended politely: the socket goes.
+      if (clean || spec.key.length > 0) await endQuietly(session.conn);
+      else session.conn.destroy();
+    }
+  }
+
+  async fetchByKeys(ref: TableRef, columns: Column[], key: number[], keys: Row[]): Promise<Row[]> {
+    if (keys.length === 0) return [];
+    return fetchByKeys((await this.shared()).conn, quoteTable(ref), columns, key, keys);
+  }
+
+  async openWriter(spec: WriteSpec): Promise<Writer> {
+    const session = await this.connect();
+    const writer = new MysqlWriter(session, spec, await keyCollation(session, spec));
+    const close = writer.close.bind(writer);
+    writer.close = async () => {
+      this.sessions.delete(session);
+      await close();
+    };
+    return writer;
+  }
+
+  async state(table: string): Promise<StateStore> {
+    // Its own connection, so the store's short transactions never mix with a batch's.
+    return new MysqlStateStore(await this.connect(), table);
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.sessions];
+    this.sessions.clear();
+    this.main = null;
+    await Promise.all(all.map((s) => endQuietly(s.conn)));
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * `migrate run --dry-run`: the online checks, then per table a trial: read a sample batch, convert it,
+ * render its cache keys and values, write it to the target inside a transaction that is rolled back and
+ * compare what the target would hold. Touches no cache and creates no state table.
+ */
+import { isSkip } from '../cache/key-template.js';
+import type { Row } from '../convert/value.js';
+import { NotYetError } from '../errors.js';
+import type { Plan } from '../plan/schema.js';
+import { compareRows } from './compare.js';
+import { convertRows } from './convert-rows.js';
+import type { EventSink, Mismatch } from './events.js';
+import type { TableMapping } from './mapping.js';
+import { preflight } from './preflight.js';
+
+export interface TrialResult {
+  table: string;
+  estimatedRows: number;
+  key: string[];
+  sampled: number;
+  converted: number;
+  rejected: number;
+  wouldWrite: number;
+  mismatches: Mismatch[];
+  cacheKeys: number;
+  cacheSkipped: Record<string, number>;
+  sampleKey: string | null;
+  maxKeyBytes: number;
+  maxValueBytes: number;
+}
+
+export async function dryRun(
+  plan: Plan,
+  opts: { tables?: string[] | undefined; batchSize?: number | undefined; sink: EventSink },
+): Promise<TrialResult[]> {
+  const pre = await preflight(plan, opts.tables);
+  try {
+    const results: TrialResult[] = [];
+    for (const m of pre.mappings) results.push(await trial(plan, pre.source, pre.target, m, opts.batchSize));
+    return results;
+  } finally {
+    await pre.close();
+  }
+}
+
+async function trial(
+  plan: Plan,
+  source: import('../db/dialect.js').Dialect,
+  target: import('../db/dialect.js').Dialect,
+  m: TableMapping,
+  batchSize: number | undefined,
+): Promise<TrialResult> {
+  let sample: Row[] = [];
+  for await (const batch of source.readBatches({
+    from: m.from,
+    columns: m.sourceColumns,
+    key: m.key,
+    batchSize: batchSize ?? m.options.batchSize,
+    after: null,
+  })) {
+    sample = batch;
+    break;
+  }
+  const rejects: string[] = [];
+  const rows = convertRows(m, sample, (r) => rejects.push(r.error));
+  const result: TrialResult = {
+    table: m.label,
+    estimatedRows: m.estimatedRows,
+    key: m.key.map((i) => m.targetColumns[i]!.name),
+    sampled: sample.length,
+    converted: rows.length,
+    rejected: rejects.length,
+    wouldWrite: 0,
+    mismatches: [],
+    cacheKeys: 0,
+    cacheSkipped: {},
+    sampleKey: null,
+    maxKeyBytes: 0,
+    maxValueBytes: 0,
+  };
+  const writer = await target.openWriter({
+    ref: m.targetRef,
+    columns: m.targetColumns,
+    key: m.key,
+    onConflict: m.options.onConflict,
+    stateTable: '',
+    label: m.label,
+  });
+  try {
+    if (!writer.trialBatch) throw new NotYetError(`--dry-run against a ${target.name} target`);
+    const written = await writer.trialBatch(rows);
+    result.wouldWrite = written.written;
+    if (written.readBack && m.key.length > 0) {
+      result.mismatches = compareRows(m, rows, rows.map(m.rowJson), written.readBack);
+    }
+  } finally {
+    await writer.close();
+  }
+  if (m.cache && plan.cache) {
+    for (const row of rows) {
+      const key = m.cache.render(row);
+      if (isSkip(key)) {
+        result.cacheSkipped[key.skip] = (result.cacheSkipped[key.skip] ?? 0) + 1;
+        continue;
+      }
+      const value = m.cache.value(row);
+      if (value === null) {
+        result.cacheSkipped['value-null'] = (result.cacheSkipped['value-null'] ?? 0) + 1;
+        continue;
+      }
+      if (value.length > plan.cache.maxValueBytes) {
+        result.cacheSkipped['value-too-large'] = (result.cacheSkipped['value-too-large'] ?? 0) + 1;
+        continue;
+      }
+      result.cacheKeys++;
+      result.sampleKey ??= key;
+      result.maxKeyBytes = Math.max(result.maxKeyBytes, Buffer.byteLength(key));
+      result.maxValueBytes = Math.max(result.maxValueBytes, value.length);
+    }
+  }
+  return result;
+}

@@ -1,0 +1,120 @@
+// `migrate run --dry-run` and online `validate` against real servers: they write nothing anywhere.
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli, writePlan } from '../helpers/cli.js';
+import { createPgDatabase, memcachedStats, type PgTestDatabase } from '../helpers/databases.js';
+import { type PrivateMemcached, startPrivateMemcached } from '../helpers/private-memcached.js';
+
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0)) await c();
+});
+
+async function setup(name: string): Promise<{ db: PgTestDatabase; mc: PrivateMemcached[] }> {
+  const db = await createPgDatabase(name);
+  cleanup.push(() => db.drop());
+  const mc = [await startPrivateMemcached(), await startPrivateMemcached()];
+  cleanup.push(() => {
+    for (const m of mc) m.stop();
+  });
+  await db.client.query(`
+    CREATE SCHEMA src; CREATE SCHEMA dst;
+    CREATE TABLE src.items (id int PRIMARY KEY, name text, price numeric(10,2));
+    INSERT INTO src.items SELECT g, 'item ' || g, g * 0.5 FROM generate_series(1, 20000) g;
+    CREATE TABLE dst.items (id int PRIMARY KEY, name text, price numeric(10,2));
+    INSERT INTO dst.items VALUES (1, 'already there', 1.00);`);
+  return { db, mc };
+}
+
+function planText(db: PgTestDatabase, mc: PrivateMemcached[], key = 'item:{id}'): string {
+  return `version: 1
+name: dry
+source:
+  url: ${db.url}
+target:
+  url: ${db.url}
+cache:
+  servers: [${mc.map((m) => m.address).join(', ')}]
+tables:
+  - source: src.items
+    target: dst.items
+    cache:
+      key: "${key}"
+`;
+}
+
+/** Everything a dry run must leave alone: tables, their contents, and the cache servers' item counts. */
+async function snapshot(db: PgTestDatabase, mc: PrivateMemcached[]) {
+  const tables = await db.client.query(
+    "SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+  );
+  const content = await db.client.query(
+    "SELECT count(*) AS n, md5(coalesce(string_agg(i::text, ',' ORDER BY id), '')) AS h FROM dst.items i",
+  );
+  const stats = await Promise.all(mc.map((m) => memcachedStats(m.address)));
+  return {
+    tables: tables.rows.map((r) => r.t),
+    content: content.rows[0],
+    items: stats.map((s) => s.curr_items),
+    sets: stats.map((s) => s.cmd_set),
+  };
+}
+
+describe('dry run', () => {
+  it('checks everything, trials a batch, and leaves target, state and cache exactly as they were', async () => {
+    const { db, mc } = await setup('dry run clean');
+    const file = writePlan(planText(db, mc));
+    const before = await snapshot(db, mc);
+    const r = await runCli(['run', file, '--dry-run']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/sample of 5000 rows: 5000 converted, 0 rejected, 5000 would be written/);
+    expect(r.stdout).toMatch(/cache: 5000 entries, e\.g\. "item:1"/);
+    expect(r.stdout).toMatch(/a real run can start/);
+    expect(await snapshot(db, mc)).toEqual(before);
+    expect(before.tables).not.toContain('public._migrate_state');
+
+    const json = await runCli(['run', file, '--dry-run', '--json']);
+    expect(json.code).toBe(0);
+    const events = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events.at(-1)).toMatchObject({ event: 'summary', dryRun: true, ok: true });
+  });
+
+  it('a key template naming a missing column is a plan error at its line (exit 2), also as a GitHub annotation', async () => {
+    const { db, mc } = await setup('dry run bad key');
+    const file = writePlan(planText(db, mc, 'item:{nope}'));
+    const r = await runCli(['run', file, '--dry-run', '--format', 'github'], {
+      env: { GITHUB_ACTIONS: 'true' },
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /plan\.yaml:13:\d+: tables\[0\]\.cache\.key: \{nope\} is not a migrated source column/,
+    );
+    const v = await runCli(['validate', file], { env: { GITHUB_ACTIONS: 'true' } });
+    expect(v.code).toBe(2);
+    expect(v.stdout).toMatch(/^::error file=.*plan\.yaml,line=13,col=\d+::tables\[0\]\.cache\.key: /m);
+  });
+
+  it('online validate: a missing target table is exit 2 at the table line; a dead cache server is exit 1 naming it', async () => {
+    const { db, mc } = await setup('dry run validate');
+    await db.client.query('DROP TABLE dst.items');
+    const missing = await runCli(['validate', writePlan(planText(db, mc))]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(
+      /plan\.yaml:11:\d+: tables\[0\]\.target: table dst\.items does not exist in the target/,
+    );
+
+    await db.client.query('CREATE TABLE dst.items (id int PRIMARY KEY, name text, price numeric(10,2))');
+    const dead = mc[1]!;
+    dead.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    const down = await runCli(['validate', writePlan(planText(db, mc))]);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain(`memcached ${dead.address}`);
+    const ok = await runCli(['validate', writePlan(planText(db, [mc[0]!]))]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/dst\.items: ~20,000 rows, 3 columns, key id/);
+  });
+});
