@@ -234,8 +234,9 @@ function main(): number {
 Done in ${seconds}s. What happened:
   • ${fmt(total)} rows were copied from ${relative(ROOT, SOURCE)} to ${relative(ROOT, TARGET)} in batches of 5,000,
     each batch committed in one transaction together with its checkpoint (table _migrate_state in the target).
-  • Every batch was checked: the source rows, the rows read back from the target inside the same transaction,
-    and the cache entries hash alike ("verified" above, 0 mismatches).
+  • Every batch was checked inside the transaction that wrote it: each source row hashes the same as the
+    target row read back ("verified" above, 0 mismatches). The cache entries were made from those checked
+    rows, and an entry already in the cache is compared with them (a difference is a mismatch).
   • The cache was warmed read-through, one entry per row (customer:{id}, order:{id}, order-item:{order_id}:{line}),
     in an in-process memory cache with memcached's rules. It is not shared with any application and is gone now;
     point the plan at memcached (driver: memcached, servers: [...]) to warm the cache your application reads.
@@ -244,7 +245,7 @@ Done in ${seconds}s. What happened:
 ${
   verify === 'passed'
     ? '  • `migrate verify` re-checked the whole tables, source against target.\n'
-    : '  • A whole-table re-check, `migrate verify`, is coming; until then the per-batch checks above cover every row\n    and every cache entry of a run.\n'
+    : '  • A whole-table re-check, `migrate verify`, is coming; the per-batch checks above already cover every row\n    and every cache entry this run wrote.\n'
 }
 Files: ${relative(ROOT, SOURCE)}, ${relative(ROOT, TARGET)} and the plan ${PLAN} (read its comments).
 Next: docker compose up -d, then migrate run migrations.example.yaml (PostgreSQL/MySQL and memcached).

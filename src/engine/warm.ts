@@ -3,7 +3,7 @@
  * load the misses from the target (read-through), and check the entries against the expected values.
  */
 
-import { isSkip } from '../cache/key-template.js';
+import { isSkip, type KeySkipReason } from '../cache/key-template.js';
 import { ReadThrough } from '../cache/read-through.js';
 import type { Row } from '../convert/value.js';
 import { RuntimeError } from '../errors.js';
@@ -13,6 +13,13 @@ import { encodeKey, keyOf } from './key-codec.js';
 import type { TableMapping } from './mapping.js';
 
 const readThroughs = new WeakMap<TableMapping, ReadThrough>();
+
+const KEY_SKIP_TEXT: Record<KeySkipReason, string> = {
+  'key-too-long': 'cache key over 250 bytes (`cache.longKeys: hash` would store it hashed)',
+  'key-has-space-or-control':
+    'cache key with whitespace or control characters (`cache.longKeys: hash` would store it hashed)',
+  'key-has-null': 'cache key template over a NULL column',
+};
 
 function bump(counts: TableCounts, reason: string, n = 1): void {
   counts.cacheSkipped[reason] = (counts.cacheSkipped[reason] ?? 0) + n;
@@ -31,6 +38,13 @@ function prepare(ctx: EngineContext, m: TableMapping, rows: Row[], counts: Table
   for (const row of rows) {
     const key = mc.render(row);
     if (isSkip(key)) {
+      if (!counts.cacheSkipped[key.skip]) {
+        ctx.sink.emit({
+          event: 'warning',
+          table: m.label,
+          message: `${KEY_SKIP_TEXT[key.skip]}${m.key.length ? ` for row ${keyText(m, row)}` : ''}: not cached (the row is migrated); further ones are counted`,
+        });
+      }
       bump(counts, key.skip);
       continue;
     }
@@ -129,6 +143,20 @@ export async function warmRows(
     toCheck = res.hits;
   }
 
+  if (cfg.overwrite && toCheck.size > 0) {
+    // overwrite: true lets the migrated values win: a different value found in the cache is replaced
+    // (as `set` does for write-through), not reported.
+    const stale = [];
+    for (const [key, value] of toCheck) {
+      const want = expected.get(key);
+      if (want && !value.equals(want)) stale.push({ key, value: want, ttl: mc.ttl });
+    }
+    if (stale.length > 0) {
+      const res = await cache.store(stale, 'set');
+      failed = failed.concat(res.failed);
+      for (const entry of stale) toCheck.delete(entry.key);
+    }
+  }
   if (verify) {
     for (const [key, value] of toCheck) {
       const want = expected.get(key);

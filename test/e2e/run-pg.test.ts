@@ -261,4 +261,38 @@ ${drop ? '    columns: { note: false }\n' : ''}`;
     expect(plain.stdout).toMatch(/dst\.orders: 1000 rows/);
     expect(plain.stdout).toMatch(/dst\.orders: done, 12000 rows/);
   });
+
+  it('Ctrl-C (SIGINT) finishes the batch in flight, says how to resume, exits 130; status shows where it stopped', async () => {
+    const db = await database('run sigint');
+    await makeOrders(db, 60_000);
+    const file = plan(db, 'tables:\n  - source: src.orders\n    target: dst.orders\n    batchSize: 500\n');
+    const run = startCli(['run', file, '--no-progress']);
+    // Stop once the first batches have committed.
+    for (let i = 0; i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const n = await db.client.query<{ n: string }>('SELECT count(*) AS n FROM dst.orders');
+      if (Number(n.rows[0]!.n) >= 1000) break;
+    }
+    run.child.kill('SIGINT');
+    const stopped = await run.done;
+    expect(stopped.code).toBe(130);
+    expect(stopped.stderr).toMatch(/SIGINT: finishing the batch in flight/);
+    expect(stopped.stderr).toContain(`resume with: migrate run ${file}`);
+    const done = await db.client.query<{ n: string }>('SELECT count(*) AS n FROM dst.orders');
+    const copied = Number(done.rows[0]!.n);
+    expect(copied).toBeGreaterThan(0);
+    expect(copied).toBeLessThan(60_000);
+    expect(copied % 500).toBe(0); // whole batches only
+
+    const status = await runCli(['status', file]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`dst\\.orders\\s+paused\\s+${copied}\\s`));
+
+    const resumed = await runCli(['run', file, '--no-progress']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(/resuming after key/);
+    await assertEqual(db, 'src.orders', 'dst.orders');
+    const after = await runCli(['status', file, '--json']);
+    expect(JSON.parse(after.stdout.trim())).toMatchObject({ table: 'dst.orders', state: 'done', rowsDone: 60_000 });
+  });
 });

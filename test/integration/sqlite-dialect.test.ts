@@ -83,7 +83,7 @@ describe('introspection', () => {
       CREATE TABLE t (
         id INTEGER PRIMARY KEY, code VARCHAR(12) NOT NULL, alt TEXT, big BIGINT UNSIGNED, price DECIMAL(12,2),
         ratio DOUBLE PRECISION, f FLOAT, ok BOOLEAN, born DATE, at DATETIME, at2 TIMESTAMP, tz TIMESTAMPTZ,
-        t TIME, doc JSON, u UUID, pic BLOB, anything, s STRING, c CLOB, n NUMERIC,
+        t TIME, doc JSON, u UUID, pic BLOB, anything, s STRING, c CLOB, n NUMERIC, vb VARBINARY(16),
         a INTEGER NOT NULL, b TEXT NOT NULL);
       CREATE UNIQUE INDEX t_code ON t (code);
       CREATE UNIQUE INDEX t_alt ON t (alt);                        -- nullable: not a key
@@ -114,6 +114,7 @@ describe('introspection', () => {
       s: 'text',
       c: 'text',
       n: 'decimal',
+      vb: 'bytes',
       a: 'int',
       b: 'text',
     });

@@ -23,7 +23,7 @@ export class StorageMismatch extends Error {}
 
 /**
  * Declared type -> kind. Names that say more than their affinity come first (BOOLEAN, DATE, DATETIME, JSON,
- * UUID, DECIMAL); then SQLite's affinity rules in SQLite's order (https://sqlite.org/datatype3.html, 3.1):
+ * UUID, DECIMAL, BINARY); then SQLite's affinity rules in SQLite's order (https://sqlite.org/datatype3.html, 3.1):
  * INT -> int; CHAR/CLOB/TEXT -> text; BLOB -> bytes; REAL/FLOA/DOUB -> float. No declared type (or STRICT's
  * ANY), and other NUMERIC-affinity names, hold any storage class: read as `text`, each cell in its text form.
  */
@@ -56,6 +56,10 @@ export function kindOfDeclaredType(declared: string | null): ColumnKind {
     case 'NUMBER':
     case 'MONEY':
       return 'decimal';
+    case 'BINARY':
+    case 'VARBINARY':
+    case 'BYTEA':
+      return 'bytes';
   }
   if (t.includes('INT')) return 'int';
   if (t.includes('CHAR') || t.includes('CLOB') || t.includes('TEXT')) return 'text';

@@ -92,7 +92,13 @@ export class SqliteDialect implements Dialect {
   }
 
   async close(): Promise<void> {
-    for (const db of this.readers) db.close();
+    for (const db of this.readers) {
+      try {
+        db.close();
+      } catch {
+        // A cursor still open on it: the process is ending this read anyway.
+      }
+    }
     this.readers.clear();
     this.conn?.close();
     this.conn = null;
