@@ -22,6 +22,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '64' },
     'get-batch-keys': { type: 'string', default: '100' },
+    'store-batch-keys': { type: 'string', default: '200' },
     distribution: { type: 'string', default: 'ketama' },
     'single-gets': { type: 'boolean', default: false },
   },
@@ -56,6 +57,7 @@ const cache = new MemcachedCache({
   distribution,
   concurrency,
   getBatchKeys: Number(args['get-batch-keys']),
+  storeBatchKeys: Number(args['store-batch-keys']),
   timeoutMs: 5000,
 });
 

@@ -17,6 +17,8 @@ export interface CacheMapping {
   render: KeyRenderer;
   /** The cache value of a converted (target) row; null: this row is not cached (e.g. a NULL column value). */
   value: (row: Row) => Buffer | null;
+  /** The value is the row's canonical JSON (`value: json`), so a row's `rowJson` can be reused. */
+  valueIsRowJson: boolean;
   ttl: number;
 }
 
@@ -157,6 +159,7 @@ export async function resolveTable(
   }
 
   // Cache.
+  const rowJson = rowJsonEncoder(targetCols);
   let cache: CacheMapping | null = null;
   const planCache = plan.cache;
   const templateCols = targetCols.map((c, i) => ({ ...c, name: sourceColumns[i]!.name }));
@@ -169,8 +172,7 @@ export async function resolveTable(
     const valueSpec = table.cache.value ?? 'json';
     let value: CacheMapping['value'] | null = null;
     if (valueSpec === 'json') {
-      const json = rowJsonEncoder(targetCols);
-      value = (row) => Buffer.from(json(row));
+      value = (row) => Buffer.from(rowJson(row));
     } else {
       const colName = valueSpec.slice('column:'.length);
       const i = templateCols.findIndex((c) => c.name === colName);
@@ -184,6 +186,7 @@ export async function resolveTable(
       cache = {
         render: compileKeyTemplate(table.cache.key, planCache.prefix, templateCols, planCache.longKeys),
         value,
+        valueIsRowJson: valueSpec === 'json',
         ttl: table.cache.ttl ?? planCache.ttl,
       };
     }
@@ -222,7 +225,7 @@ export async function resolveTable(
     estimatedRows,
     options,
     cache,
-    rowJson: rowJsonEncoder(targetCols),
+    rowJson,
     mappingHash,
   };
 }

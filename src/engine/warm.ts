@@ -31,7 +31,13 @@ interface Prepared {
   rows: Row[];
 }
 
-function prepare(ctx: EngineContext, m: TableMapping, rows: Row[], counts: TableCounts): Prepared {
+function prepare(
+  ctx: EngineContext,
+  m: TableMapping,
+  rows: Row[],
+  json: string[] | null,
+  counts: TableCounts,
+): Prepared {
   const mc = m.cache!;
   const max = ctx.cacheConfig!.maxValueBytes;
   const out: Prepared = { keys: [], values: [], rows: [] };
@@ -79,14 +85,15 @@ export async function warmRows(
   ctx: EngineContext,
   m: TableMapping,
   rows: Row[],
-  _expectedJson: string[] | null,
+  /** `m.rowJson` of each row when already computed (reused as the `json` cache value). */
+  rowJson: string[] | null,
   counts: TableCounts,
   fromTarget = false,
 ): Promise<void> {
   const cache = ctx.cache!;
   const cfg = ctx.cacheConfig!;
   const mc = m.cache!;
-  const p = prepare(ctx, m, rows, counts);
+  const p = prepare(ctx, m, rows, rowJson, counts);
   if (p.keys.length === 0) return;
   const mode = cfg.overwrite ? 'set' : 'add';
   const verify = m.options.verify === 'checksum';

@@ -71,7 +71,8 @@ describe('npm run demo', () => {
     const run = await npmRunDemo();
     expect(run.code, run.output).toBe(0);
 
-    const source = new Database(join(ROOT, 'examples/demo-source.db'), { readonly: true });
+    // Not read-only: only a read-write connection removes the attached WAL target's -wal/-shm files on close.
+    const source = new Database(join(ROOT, 'examples/demo-source.db'));
     try {
       const counts = new Map(
         TABLES.map((t) => [t, Number(source.prepare(`SELECT count(*) FROM ${t}`).pluck().get())]),

@@ -141,7 +141,9 @@ describe('MySQL dialect: reads', () => {
         (2, 0, 9223372036854775807, '0.000000000000000000000000000001', 3.4028234e38, 2.2250738585072014e-308,
          2155, b'0', b'0', '', '2024-00-15', '9999-12-31 23:59:59.999999', '-838:59:59', NULL, NULL, '', 0);`,
     );
-    await dbs[0]!.conn.query('UPDATE t SET bin = (SELECT CAST(CONCAT(' + hexAll() + ') AS BINARY)) WHERE id = 1');
+    await dbs[0]!.conn.query(
+      'UPDATE t SET bin = (SELECT CAST(CONCAT(' + hexAll() + ') AS BINARY)) WHERE id = 1',
+    );
     const info = await dialect.describeTable({ schema: null, name: 't' });
     const spec: ReadSpec = {
       from: { kind: 'table', ref: { schema: null, name: 't' } },
@@ -222,18 +224,30 @@ describe('MySQL dialect: reads', () => {
     expect(ranged.flat()).toEqual(all.slice(from + 1, to + 1));
 
     const filtered = await collect(
-      dialect.readBatches({ ...base, from: { kind: 'table', ref: base.from.kind === 'table' ? base.from.ref : { schema: null, name: 't' }, where: 'v % 2 = 0' } }),
+      dialect.readBatches({
+        ...base,
+        from: {
+          kind: 'table',
+          ref: base.from.kind === 'table' ? base.from.ref : { schema: null, name: 't' },
+          where: 'v % 2 = 0',
+        },
+      }),
     );
     expect(filtered.flat()).toEqual(all.filter((r) => Number(r[2]) % 2 === 0));
 
     const keyless = await collect(dialect.readBatches({ ...base, key: [], batchSize: 1000 }));
     expect(keyless.map((b) => b.length)).toEqual([1000, 1000, 500]);
 
-    const fetched = await dialect.fetchByKeys({ schema: null, name: 't' }, info!.columns, [0, 1], [
-      ['3', 'k4'],
-      ['249', 'k9'],
-      ['5000', 'k1'],
-    ]);
+    const fetched = await dialect.fetchByKeys(
+      { schema: null, name: 't' },
+      info!.columns,
+      [0, 1],
+      [
+        ['3', 'k4'],
+        ['249', 'k9'],
+        ['5000', 'k1'],
+      ],
+    );
     expect(fetched.sort()).toEqual([
       ['249', 'k9', '2499'],
       ['3', 'k4', '34'],
@@ -301,7 +315,12 @@ describe('MySQL dialect: writer and state', () => {
     const [after] = await db.conn.query<import('mysql2').RowDataPacket[]>(
       'SELECT last_key, rows_read, status, lease_owner FROM _migrate_state',
     );
-    expect(after[0]).toMatchObject({ last_key: '["3"]', rows_read: '3', status: 'running', lease_owner: 'me' });
+    expect(after[0]).toMatchObject({
+      last_key: '["3"]',
+      rows_read: '3',
+      status: 'running',
+      lease_owner: 'me',
+    });
 
     // Upsert: an existing key is updated, not duplicated.
     const again = await writer.writeBatch([['1', 'b', '2.00']], checkpoint('me', { lastKey: '["1"]' }), true);
@@ -341,6 +360,13 @@ describe('MySQL dialect: writer and state', () => {
     expect(String((tooLong as Error).message)).toMatch(/key id=7, column v/);
     const [rows] = await db.conn.query<import('mysql2').RowDataPacket[]>('SELECT id FROM t ORDER BY id');
     expect(rows.map((r) => r.id)).toEqual([5]);
+    // An emoji into a latin1 column: MySQL files it under SQLSTATE HY000, still a data error.
+    await db.conn.query('ALTER TABLE t MODIFY v varchar(20) CHARACTER SET latin1');
+    const latin1 = await writer
+      .writeBatch([['8', 'ok 😀', null]], checkpoint('me'), false)
+      .catch((e: unknown) => e);
+    expect(latin1).toBeInstanceOf(DataError);
+    expect(String((latin1 as Error).message)).toMatch(/key id=8, column v: .*Incorrect string value/);
     await writer.close();
   });
 
@@ -400,7 +426,12 @@ describe('MySQL dialect: writer and state', () => {
     const other = await dialect.state('_migrate_state');
     expect(await state.exists()).toBe(true);
     const mine = await state.claim('p', 't', 0, 'me', 60_000, 'hash1');
-    expect(mine).toMatchObject({ status: 'running', leaseOwner: 'me', leaseLive: true, mappingHash: 'hash1' });
+    expect(mine).toMatchObject({
+      status: 'running',
+      leaseOwner: 'me',
+      leaseLive: true,
+      mappingHash: 'hash1',
+    });
     expect(await other.claim('p', 't', 0, 'you', 60_000, 'hash1')).toBeNull();
     // A dead owner's lease is taken over at once.
     expect(await other.claim('p', 't', 0, 'you', 60_000, 'hash1', (o) => o === 'me')).not.toBeNull();

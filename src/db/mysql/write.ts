@@ -328,10 +328,20 @@ function keyRowToFull(keyRow: Row, key: number[], width: number): Row {
   return row;
 }
 
-/** SQLSTATE class 22 (data exception) or 23 (integrity constraint violation), e.g. a CHECK (json_valid). */
+/** Value errors that MySQL files under the generic SQLSTATE HY000. */
+const DATA_ERRNOS = new Set([
+  1366 /* incorrect string value (e.g. an emoji into a latin1 or utf8mb3 column) */,
+  1367 /* illegal value during parsing */, 1411 /* incorrect value for a function */,
+  1690 /* value out of range in an expression */, 3156 /* invalid JSON value for CAST */,
+]);
+
+/**
+ * SQLSTATE class 22 (data exception) or 23 (integrity constraint violation, e.g. a duplicate key or a
+ * CHECK (json_valid)), or one of the value errors in {@link DATA_ERRNOS}.
+ */
 function isDataError(error: unknown): boolean {
-  const state = (error as { sqlState?: string }).sqlState;
-  return typeof state === 'string' && /^(22|23)/.test(state);
+  const { sqlState, errno } = error as { sqlState?: string; errno?: number };
+  return (typeof sqlState === 'string' && /^(22|23)/.test(sqlState)) || DATA_ERRNOS.has(errno ?? 0);
 }
 
 /** MySQL 8.0.19+ takes `INSERT … AS alias ON DUPLICATE KEY UPDATE c = alias.c` (VALUES() is deprecated). */
