@@ -3,11 +3,12 @@
  * and gets N values of S bytes in batches, as the engine does, and prints ops/s. Not a test.
  *
  *   npx tsx bench/cache-throughput.ts [--keys 100000] [--bytes 250] [--batch 5000] [--concurrency 64]
- *                                     [--get-batch-keys 100] [--distribution ketama|modula] [--single-gets]
+ *                                     [--get-batch-keys 100] [--store-batch-keys 200]
+ *                                     [--distribution ketama|modula] [--single-gets] [--single-stores]
  *
  * Servers: TEST_MEMCACHED_SERVERS (comma list), default the pool of scripts/services.sh.
- * `--single-gets` also times one memjs `get` per key (windowed per server), for comparison with the
- * multi-get requests MemcachedCache sends.
+ * `--single-gets` / `--single-stores` also time one memjs `get` / `set` per key (windowed per server),
+ * for comparison with the multi-get and multi-store (SETQ/ADDQ ... NOOP) requests MemcachedCache sends.
  */
 import net from 'node:net';
 import { parseArgs } from 'node:util';
@@ -25,6 +26,7 @@ const { values: args } = parseArgs({
     'store-batch-keys': { type: 'string', default: '200' },
     distribution: { type: 'string', default: 'ketama' },
     'single-gets': { type: 'boolean', default: false },
+    'single-stores': { type: 'boolean', default: false },
   },
 });
 
@@ -73,7 +75,8 @@ async function timed(label: string, run: () => Promise<{ done: number; failed: n
 
 console.log(
   `${total} values of ${bytes} B, batches of ${batchSize}, ${servers.length} servers (${distribution}), ` +
-    `${concurrency} in flight per server, multi-gets of ${args['get-batch-keys']} keys`,
+    `${concurrency} in flight per server, multi-gets of ${args['get-batch-keys']} keys, ` +
+    `multi-stores of ${args['store-batch-keys']}`,
 );
 
 // Warm up connections and the JIT on a few keys outside the measured set.
@@ -115,7 +118,7 @@ await timed('get (multi-get requests)', async () => {
   return { done, failed };
 });
 
-if (args['single-gets']) {
+if (args['single-gets'] || args['single-stores']) {
   const client = memjs.Client.create(servers.join(','), {
     failover: false,
     retries: 1,
@@ -123,11 +126,26 @@ if (args['single-gets']) {
     logger: { log() {} },
   });
   (client as unknown as { getServer: (k: string) => number }).getServer = (k) => cache.serverIndexFor(k);
-  await timed('get (one memjs get per key)', async () => {
-    let done = 0;
-    for (const batch of batches(keys)) done += await windowedGets(client, batch);
-    return { done, failed: 0 };
-  });
+  if (args['single-gets']) {
+    await timed('get (one memjs get per key)', async () => {
+      let done = 0;
+      for (const batch of batches(keys)) done += await windowed(batch, (key, cb) => client.get(key, cb));
+      return { done, failed: 0 };
+    });
+  }
+  if (args['single-stores']) {
+    const byKey = new Map(entries.map((e) => [e.key, e]));
+    await timed('set (one memjs set per key)', async () => {
+      let done = 0;
+      for (const batch of batches(keys)) {
+        done += await windowed(batch, (key, cb) => {
+          const e = byKey.get(key) as CacheEntry;
+          client.set(key, e.value, { expires: e.ttl }, (err, ok) => cb(err, ok ? e.value : null));
+        });
+      }
+      return { done, failed: 0 };
+    });
+  }
   client.close();
 }
 
@@ -157,8 +175,11 @@ async function deleteAll(all: readonly string[]): Promise<void> {
   );
 }
 
-/** One memjs get per key, at most `concurrency` in flight per server. */
-async function windowedGets(client: memjs.Client, batch: string[]): Promise<number> {
+/** One memjs request per key, at most `concurrency` in flight per server; counts non-null answers. */
+async function windowed(
+  batch: string[],
+  send: (key: string, done: (err: Error | null, value: Buffer | null) => void) => void,
+): Promise<number> {
   const perServer: string[][] = servers.map(() => []);
   for (const key of batch) perServer[cache.serverIndexFor(key)]?.push(key);
   let hits = 0;
@@ -176,7 +197,7 @@ async function windowedGets(client: memjs.Client, batch: string[]): Promise<numb
           const pump = () => {
             while (inFlight < concurrency && next < group.length) {
               inFlight++;
-              client.get(group[next++] as string, done);
+              send(group[next++] as string, done);
             }
             if (inFlight === 0 && next >= group.length) resolve();
           };

@@ -6,8 +6,9 @@ import { type KetamaFlavour, KetamaRing } from './ketama.js';
 
 /**
  * The memcached cluster over memjs: keys placed by ketama (as the application's client does) or by
- * memjs' own `hash % N`, requests pipelined on memjs' one socket per server with a bounded window per
- * server, server failures retried with backoff and then reported as failed keys, never thrown.
+ * memjs' own `hash % N`; gets and stores sent as batched quiet requests (GETKQ or SETQ/ADDQ frames
+ * closed by a NOOP, one buffer each) on memjs' one socket per server, with a bounded window per
+ * server; server failures retried with backoff and then reported as failed keys, never thrown.
  */
 export interface MemcachedCacheOptions {
   /** `host:port` each, in the order the application lists them (modula placement depends on it). */

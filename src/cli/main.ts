@@ -2,7 +2,7 @@
 /** Commander wiring only: parse flags, call a command, print, set the exit code. */
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, exitCodeOf, MigrateError, NotYetError } from '../errors.js';
+import { ExitCode, exitCodeOf, MigrateError } from '../errors.js';
 import type { CommonOptions } from './options.js';
 
 const require = createRequire(import.meta.url);
@@ -75,8 +75,9 @@ export function buildProgram(): Command {
     .argument('<plan>', 'plan file (YAML)')
     .description('full re-check of source vs target (and cache), narrowed to the differing rows')
     .option('--no-cache', 'skip checking the cache entries')
-    .action(async () => {
-      throw new NotYetError('`migrate verify` (the whole-table chunked check)');
+    .action(async (plan: string, opts: CommonOptions) => {
+      const { verifyCommand } = await import('./commands/verify.js');
+      return verifyCommand(plan, opts);
     });
 
   runtime(common(program.command('warm')))

@@ -160,8 +160,8 @@ function toText(from: ColumnKind): Converter {
     return (v) => {
       if (v === null) return null;
       const s = (v as Buffer).toString('utf8');
-      if (Buffer.byteLength(s) !== (v as Buffer).length)
-        throw new ValueError('bytes that are not valid UTF-8');
+      // Invalid sequences decode to U+FFFD: only a lossless round trip is text.
+      if (!Buffer.from(s, 'utf8').equals(v as Buffer)) throw new ValueError('bytes that are not valid UTF-8');
       return s;
     };
   }

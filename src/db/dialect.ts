@@ -104,6 +104,9 @@ export interface ChunkState {
   mismatches: number;
   skipped: number;
   mappingHash: string;
+  /** The chunk's key range: after `rangeStart` (exclusive) up to `rangeEnd` (inclusive); null: open. */
+  rangeStart?: string | null;
+  rangeEnd?: string | null;
   leaseOwner: string | null;
   leaseLive: boolean;
   updatedAt: Date | null;
@@ -129,6 +132,17 @@ export interface StateStore {
     mappingHash: string,
     isDead?: (owner: string) => boolean,
   ): Promise<ChunkState | null>;
+  /**
+   * Splits a table into chunks (row i: chunk i with its key range, JSON key texts) — only when the table
+   * has no chunk rows yet, atomically, so concurrent first runs agree on one split. Optional: without it a
+   * table is one chunk.
+   */
+  createChunks?(
+    plan: string,
+    table: string,
+    mappingHash: string,
+    ranges: { start: string | null; end: string | null }[],
+  ): Promise<void>;
   renew(plan: string, table: string, chunk: number, owner: string, leaseMs: number): Promise<void>;
   release(plan: string, table: string, chunk: number, owner: string): Promise<void>;
   setWarmed(plan: string, table: string, chunk: number, warmedKey: string | null): Promise<void>;
@@ -146,8 +160,29 @@ export interface Dialect {
   describeQuery(sql: string): Promise<Column[]>;
   /** Keyset-paginated reads (or one pass for a key-less source); `break` closes what it opened. */
   readBatches(spec: ReadSpec): AsyncIterable<Row[]>;
+  /**
+   * Key values every `every` rows in key order (the last key of each full step), for splitting a table
+   * into chunks; [] when it has fewer rows. Optional: without it a table is one chunk.
+   */
+  keyBoundaries?(spec: { from: RowSource; columns: Column[]; key: number[]; every: number }): Promise<Row[]>;
   /** Rows of `columns` whose key (indexes into columns) equals one of `keys`; any order. */
   fetchByKeys(ref: TableRef, columns: Column[], key: number[], keys: Row[]): Promise<Row[]>;
+  /**
+   * Optional: an order-independent digest (count + aggregate of per-row hashes) of the rows of `columns`
+   * with key in (`after`, `until`] (null: open end), computed inside the database so no row is downloaded.
+   * `limit`: cover only the first `limit` rows in key order; `lastKey` is then the key of the last of them
+   * (null when the range held fewer than `limit` rows: the digest reached `until` or the end).
+   * `key` empty: the whole source, `after`/`until`/`limit` ignored. Digests are comparable between two
+   * databases of the same dialect for columns of identical types (equal exactly when the rows are equal).
+   */
+  chunkDigest?(spec: {
+    from: RowSource;
+    columns: Column[];
+    key: number[];
+    after: Row | null;
+    until: Row | null;
+    limit?: number;
+  }): Promise<{ count: number; digest: string; lastKey: Row | null }>;
   openWriter(spec: WriteSpec): Promise<Writer>;
   /** The checkpoint store in the state table of that name (its own connection). */
   state(table: string): Promise<StateStore>;

@@ -19,12 +19,23 @@ export function emptyCounts(): TableCounts {
   return { read: 0, written: 0, cached: 0, verified: 0, mismatches: 0, skipped: 0, cacheSkipped: {} };
 }
 
+/** Adds `b` into `a`. */
+export function addCounts(a: TableCounts, b: TableCounts): void {
+  a.read += b.read;
+  a.written += b.written;
+  a.cached += b.cached;
+  a.verified += b.verified;
+  a.mismatches += b.mismatches;
+  a.skipped += b.skipped;
+  for (const [why, n] of Object.entries(b.cacheSkipped)) a.cacheSkipped[why] = (a.cacheSkipped[why] ?? 0) + n;
+}
+
 export interface Mismatch {
   table: string;
   key: string;
   /** Where the difference is: the target row (missing or different) or the cache entry. */
   in: 'target' | 'cache';
-  problem: 'missing' | 'different';
+  problem: 'missing' | 'different' | 'extra';
   columns?: string[];
 }
 
@@ -39,7 +50,7 @@ export type MigrateEvent =
       alreadyDone: boolean;
     }
   | { event: 'table-skip'; table: string; reason: string }
-  | { event: 'batch'; table: string; rows: number; lastKey: string; counts: TableCounts }
+  | { event: 'batch'; table: string; chunk: number; rows: number; lastKey: string; counts: TableCounts }
   | { event: 'warning'; table?: string; message: string }
   | ({ event: 'mismatch' } & Mismatch)
   | { event: 'table-done'; table: string; counts: TableCounts; seconds: number; complete: boolean }

@@ -8,12 +8,13 @@ import type { Dialect } from '../db/dialect.js';
 import { openDialect } from '../db/open.js';
 import { MigrateError, SchemaError, type SchemaProblem, UsageError } from '../errors.js';
 import { type Plan, stateTableName, targetName } from '../plan/schema.js';
+import { planChunks } from './chunks.js';
 import type { EngineContext, Reject } from './context.js';
-import type { EventSink, Mismatch } from './events.js';
+import { addCounts, type EventSink, emptyCounts, type Mismatch, type TableCounts } from './events.js';
 import { resolveTable, type TableMapping } from './mapping.js';
 import { newOwner } from './owner.js';
 import { ReportFiles } from './reports.js';
-import { runTable, type TableResult } from './table-run.js';
+import { runChunk, type TableResult } from './table-run.js';
 
 export interface RunOptions {
   tables?: string[] | undefined;
@@ -115,7 +116,56 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       tables: mappings.map((m) => m.label),
       dryRun: false,
     });
-    const results = await pool(opts.workers ?? 1, mappings, (m) => runTable(ctx, m));
+    const workers = opts.workers ?? 1;
+    const tables: TableRun[] = [];
+    const work: { t: TableRun; chunk: number }[] = [];
+    for (const m of mappings) {
+      const chunks = await planChunks(ctx, state, m, workers);
+      const t: TableRun = {
+        m,
+        counts: emptyCounts(),
+        pending: chunks.length,
+        started: 0,
+        announced: false,
+        complete: true,
+        held: 0,
+      };
+      tables.push(t);
+      for (const chunk of chunks) work.push({ t, chunk });
+    }
+    const chunkStates = await state.list(plan.name);
+    await pool(workers, work, opts.shouldStop, async ({ t, chunk }) => {
+      const r = await runChunk(ctx, t.m, chunk, (claimed) => {
+        if (t.announced) return;
+        t.announced = true;
+        t.started = Date.now();
+        const mine = chunkStates.filter((c) => c.table === t.m.label);
+        opts.sink.emit({
+          event: 'table-start',
+          table: t.m.label,
+          estimatedRows: t.m.estimatedRows,
+          resumedFrom: claimed.lastKey,
+          rowsDone: mine.reduce((a, c) => a + c.rowsRead, 0),
+          alreadyDone: mine.length > 0 && mine.every((c) => c.status === 'done'),
+        });
+      });
+      addCounts(t.counts, r.counts);
+      if (!r.claimed) t.held++;
+      if (!r.complete) t.complete = false;
+      if (--t.pending === 0) finishTable(opts.sink, t);
+    });
+    const results = tables.map((t) => {
+      if (t.pending > 0) {
+        t.complete = false;
+        finishTable(opts.sink, t);
+      }
+      return {
+        table: t.m.label,
+        counts: t.counts,
+        seconds: t.started ? (Date.now() - t.started) / 1000 : 0,
+        complete: t.complete,
+      };
+    });
     return {
       tables: results,
       mismatches,
@@ -128,16 +178,56 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   }
 }
 
-/** Runs `work` over `items`, at most `n` at once; the first failure stops new work and is rethrown. */
-async function pool<T, R>(n: number, items: T[], work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
+interface TableRun {
+  m: TableMapping;
+  counts: TableCounts;
+  /** Chunks not finished by this run's workers. */
+  pending: number;
+  started: number;
+  announced: boolean;
+  complete: boolean;
+  /** Chunks another live run holds. */
+  held: number;
+}
+
+function finishTable(sink: EventSink, t: TableRun): void {
+  if (t.announced) {
+    const seconds = (Date.now() - t.started) / 1000;
+    sink.emit({
+      event: 'table-done',
+      table: t.m.label,
+      counts: t.counts,
+      seconds,
+      complete: t.complete && t.held === 0,
+    });
+  }
+  if (t.held > 0) {
+    sink.emit({
+      event: 'table-skip',
+      table: t.m.label,
+      reason: `${t.held} of its chunks are held by another live run of this plan (it finishes them)`,
+    });
+    t.complete = false;
+  }
+}
+
+/**
+ * Runs `work` over `items`, at most `n` at once; no new item starts once `stop()` is true; the first
+ * failure stops new work and is rethrown.
+ */
+async function pool<T>(
+  n: number,
+  items: T[],
+  stop: () => boolean,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failed: unknown = null;
   const runner = async () => {
-    while (failed === null && next < items.length) {
+    while (failed === null && next < items.length && !stop()) {
       const i = next++;
       try {
-        results[i] = await work(items[i]!);
+        await work(items[i]!);
       } catch (error) {
         failed ??= error;
       }
@@ -145,7 +235,6 @@ async function pool<T, R>(n: number, items: T[], work: (item: T) => Promise<R>):
   };
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, runner));
   if (failed !== null) throw failed;
-  return results;
 }
 
 export function isMigrateError(e: unknown): e is MigrateError {

@@ -1,17 +1,18 @@
 /**
- * The per-table pipeline: read a batch (the next one is read meanwhile), convert it, write it with its
- * checkpoint in one transaction and read it back for the checksum, then warm the cache and check the
- * entries while the next batch is written. Resumes from the checkpoint; re-warms what a crash left unwarmed.
+ * The pipeline of one chunk (a key range of a table; a small or key-less table is one chunk): read a batch
+ * (the next one is read meanwhile), convert it, write it with its checkpoint in one transaction and read it
+ * back for the checksum, then warm the cache and check the entries while the next batch is written.
+ * Resumes from the chunk's checkpoint; re-warms what a crash left unwarmed.
  */
 import { createHash } from 'node:crypto';
 import type { Row } from '../convert/value.js';
-import type { CheckpointUpdate, ReadSpec, StateStore, WriteSpec } from '../db/dialect.js';
+import type { CheckpointUpdate, ChunkState, ReadSpec, StateStore, WriteSpec } from '../db/dialect.js';
 import { SchemaError } from '../errors.js';
 import { compareRows } from './compare.js';
 import type { EngineContext } from './context.js';
 import { convertRows } from './convert-rows.js';
 import { emptyCounts, type TableCounts } from './events.js';
-import { decodeKey, encodeKey, keyOf, keyStringer, showKey } from './key-codec.js';
+import { decodeKey, encodeKey, keyOf } from './key-codec.js';
 import type { TableMapping } from './mapping.js';
 import { ownerIsDead } from './owner.js';
 import { warmFromTarget, warmRows } from './warm.js';
@@ -25,21 +26,38 @@ export interface TableResult {
   complete: boolean;
 }
 
-export async function runTable(ctx: EngineContext, m: TableMapping): Promise<TableResult> {
-  const started = Date.now();
+export interface ChunkResult {
+  /** False when another live run holds the chunk. */
+  claimed: boolean;
+  /** The chunk's state when claimed (rows done before this run, etc.). */
+  before: ChunkState | null;
+  counts: TableCounts;
+  complete: boolean;
+}
+
+/** Called once the chunk is claimed, before any work: lets the run announce the table. */
+export type OnClaim = (chunk: ChunkState) => void;
+
+export async function runChunk(
+  ctx: EngineContext,
+  m: TableMapping,
+  chunkId: number,
+  onClaim: OnClaim,
+): Promise<ChunkResult> {
   const counts = emptyCounts();
   const state = await ctx.target.state(ctx.stateTable);
-  const claim = await state.claim(ctx.planName, m.label, 0, ctx.owner, LEASE_MS, m.mappingHash, ownerIsDead);
-  if (!claim) {
-    ctx.sink.emit({
-      event: 'table-skip',
-      table: m.label,
-      reason: 'another run of this plan holds it (live lease)',
-    });
-    return { table: m.label, counts, seconds: 0, complete: false };
-  }
+  const claim = await state.claim(
+    ctx.planName,
+    m.label,
+    chunkId,
+    ctx.owner,
+    LEASE_MS,
+    m.mappingHash,
+    ownerIsDead,
+  );
+  if (!claim) return { claimed: false, before: null, counts, complete: false };
   const renew = setInterval(() => {
-    state.renew(ctx.planName, m.label, 0, ctx.owner, LEASE_MS).catch(() => undefined);
+    state.renew(ctx.planName, m.label, chunkId, ctx.owner, LEASE_MS).catch(() => undefined);
   }, LEASE_MS / 3);
   renew.unref();
   try {
@@ -49,31 +67,26 @@ export async function runTable(ctx: EngineContext, m: TableMapping): Promise<Tab
         { hint: `run with --restart --tables ${m.label} to start this table over` },
       );
     }
-    ctx.sink.emit({
-      event: 'table-start',
-      table: m.label,
-      estimatedRows: m.estimatedRows,
-      resumedFrom: claim.lastKey,
-      rowsDone: claim.rowsRead,
-      alreadyDone: claim.status === 'done',
-    });
+    onClaim(claim);
+    const range = {
+      start: claim.rangeStart ?? null,
+      end: claim.rangeEnd ?? null,
+    };
     // A crash between a batch's commit and its warming leaves keys unwarmed: warm them from the target.
     if (ctx.cache && m.cache && claim.lastKey !== null && claim.warmedKey !== claim.lastKey) {
-      await rewarm(ctx, m, state, claim.warmedKey, claim.lastKey, counts);
+      await rewarm(ctx, m, state, chunkId, claim.warmedKey ?? range.start, claim.lastKey, counts);
     }
     let complete = claim.status === 'done';
     if (!complete) {
       complete =
         m.key.length > 0
-          ? await copyKeyed(ctx, m, claim.lastKey, counts)
+          ? await copyKeyed(ctx, m, chunkId, claim.lastKey ?? range.start, range.end, counts)
           : await copyWhole(ctx, m, state, counts);
     }
-    const seconds = (Date.now() - started) / 1000;
-    ctx.sink.emit({ event: 'table-done', table: m.label, counts, seconds, complete });
-    return { table: m.label, counts, seconds, complete };
+    return { claimed: true, before: claim, counts, complete };
   } finally {
     clearInterval(renew);
-    await state.release(ctx.planName, m.label, 0, ctx.owner).catch(() => undefined);
+    await state.release(ctx.planName, m.label, chunkId, ctx.owner).catch(() => undefined);
   }
 }
 
@@ -81,6 +94,7 @@ async function rewarm(
   ctx: EngineContext,
   m: TableMapping,
   state: StateStore,
+  chunkId: number,
   from: string | null,
   until: string,
   counts: TableCounts,
@@ -91,7 +105,7 @@ async function rewarm(
     until: keyless ? null : decodeKey(until),
     counts,
   });
-  await state.setWarmed(ctx.planName, m.label, 0, until);
+  await state.setWarmed(ctx.planName, m.label, chunkId, until);
 }
 
 function writeSpec(ctx: EngineContext, m: TableMapping): WriteSpec {
@@ -105,25 +119,35 @@ function writeSpec(ctx: EngineContext, m: TableMapping): WriteSpec {
   };
 }
 
-function readSpec(ctx: EngineContext, m: TableMapping, after: Row | null): ReadSpec {
+function readSpec(ctx: EngineContext, m: TableMapping, after: Row | null, until: Row | null): ReadSpec {
   return {
     from: m.from,
     columns: m.sourceColumns,
     key: m.key,
     batchSize: ctx.batchSize ?? m.options.batchSize,
     after,
+    until,
   };
 }
 
-/** A keyed table: batch after batch from the checkpoint. Returns whether the table was finished. */
+/** A keyed chunk: batch after batch from the checkpoint to the chunk's end. Returns whether it finished. */
 async function copyKeyed(
   ctx: EngineContext,
   m: TableMapping,
+  chunkId: number,
   lastKey: string | null,
+  rangeEnd: string | null,
   counts: TableCounts,
 ): Promise<boolean> {
   const writer = await ctx.target.openWriter(writeSpec(ctx, m));
-  const reader = ctx.source.readBatches(readSpec(ctx, m, lastKey === null ? null : decodeKey(lastKey)));
+  const reader = ctx.source.readBatches(
+    readSpec(
+      ctx,
+      m,
+      lastKey === null ? null : decodeKey(lastKey),
+      rangeEnd === null ? null : decodeKey(rangeEnd),
+    ),
+  );
   const it = reader[Symbol.asyncIterator]();
   let warming: Promise<string> | null = null;
   let warmedThrough: string | undefined;
@@ -133,7 +157,7 @@ async function copyKeyed(
     ({
       plan: ctx.planName,
       table: m.label,
-      chunk: 0,
+      chunk: chunkId,
       owner: ctx.owner,
       lastKey: last,
       ...(warmedThrough !== undefined ? { warmedKey: warmedThrough } : {}),
@@ -181,7 +205,14 @@ async function copyKeyed(
         warming = warmRows(ctx, m, rows, expected, counts).then(() => batchLast);
         warming.catch(() => undefined);
       }
-      ctx.sink.emit({ event: 'batch', table: m.label, rows: source.length, lastKey: last, counts });
+      ctx.sink.emit({
+        event: 'batch',
+        table: m.label,
+        chunk: chunkId,
+        rows: source.length,
+        lastKey: last,
+        counts,
+      });
       if (ctx.shouldStop()) break;
     }
     if (warming) warmedThrough = await warming;
@@ -211,7 +242,7 @@ async function copyWhole(
   let skippedAll = 0;
   try {
     await writer.beginWhole();
-    for await (const source of ctx.source.readBatches(readSpec(ctx, m, null))) {
+    for await (const source of ctx.source.readBatches(readSpec(ctx, m, null, null))) {
       counts.read += source.length;
       const rows = convertRows(m, source, (r) => {
         skippedAll++;
@@ -220,7 +251,7 @@ async function copyWhole(
       });
       if (verify) for (const row of rows) sourceDigest.add(m.rowJson(row));
       counts.written += await writer.appendWhole(rows);
-      ctx.sink.emit({ event: 'batch', table: m.label, rows: source.length, lastKey: '', counts });
+      ctx.sink.emit({ event: 'batch', table: m.label, chunk: 0, rows: source.length, lastKey: '', counts });
     }
     await writer.finishWhole({
       plan: ctx.planName,

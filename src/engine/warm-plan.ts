@@ -88,7 +88,8 @@ export async function warmPlan(
         onRows: (rows) => {
           counts.read += rows.length;
         },
-        onBatch: (rows, lastKey) => ctx.sink.emit({ event: 'batch', table: m.label, rows, lastKey, counts }),
+        onBatch: (rows, lastKey) =>
+          ctx.sink.emit({ event: 'batch', table: m.label, chunk: 0, rows, lastKey, counts }),
       });
       const seconds = (Date.now() - started) / 1000;
       const complete = !opts.shouldStop();

@@ -293,6 +293,55 @@ ${drop ? '    columns: { note: false }\n' : ''}`;
     expect(resumed.stdout).toMatch(/resuming after key/);
     await assertEqual(db, 'src.orders', 'dst.orders');
     const after = await runCli(['status', file, '--json']);
-    expect(JSON.parse(after.stdout.trim())).toMatchObject({ table: 'dst.orders', state: 'done', rowsDone: 60_000 });
+    expect(JSON.parse(after.stdout.trim())).toMatchObject({
+      table: 'dst.orders',
+      state: 'done',
+      rowsDone: 60_000,
+    });
+  });
+});
+
+describe('migrate run with workers', () => {
+  it('--workers 4 in one process and two processes at once split a table into chunks: equal, no chunk twice', async () => {
+    const db = await database('run workers');
+    await makeOrders(db, 120_000);
+    await db.client.query('ANALYZE src.orders');
+    const name = `w${randomBytes(3).toString('hex')}`;
+    const file = plan(
+      db,
+      'tables:\n  - source: src.orders\n    target: dst.orders\n    batchSize: 2000\n',
+      name,
+    );
+    const one = await runCli(['run', file, '--workers', '4', '--no-progress']);
+    expect(one.stderr).toBe('');
+    expect(one.code).toBe(0);
+    await assertEqual(db, 'src.orders', 'dst.orders');
+    const chunks = await db.client.query<{ n: string; read: string }>(
+      'SELECT count(*) AS n, sum(rows_read) AS read FROM _migrate_state WHERE plan = $1',
+      [name],
+    );
+    expect(Number(chunks.rows[0]!.n)).toBeGreaterThanOrEqual(4);
+    expect(chunks.rows[0]!.read).toBe('120000');
+
+    // Two processes on the same plan share the chunks through the leases in the state table.
+    await db.client.query(`TRUNCATE dst.orders; DELETE FROM _migrate_state WHERE plan = '${name}'`);
+    const [a, b] = await Promise.all([
+      runCli(['run', file, '--workers', '2', '--json']),
+      runCli(['run', file, '--workers', '2', '--json']),
+    ]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    await assertEqual(db, 'src.orders', 'dst.orders');
+    const read = (r: typeof a) =>
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .find((e) => e.event === 'summary').tables[0].counts.read as number;
+    expect(read(a) + read(b)).toBe(120_000);
+    const after = await db.client.query<{ read: string }>(
+      "SELECT sum(rows_read) AS read FROM _migrate_state WHERE plan = $1 AND status = 'done'",
+      [name],
+    );
+    expect(after.rows[0]!.read).toBe('120000');
   });
 });

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type mysql from 'mysql2/promise';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, writePlan } from '../helpers/cli.js';
+import { runCli, startCli, writePlan } from '../helpers/cli.js';
 import {
   createMysqlDatabase,
   createPgDatabase,
@@ -700,5 +700,47 @@ describe('migrate run: type fidelity across MySQL and PostgreSQL', () => {
     expect(exact.code).toBe(0);
     const rows = await mysqlRows(my, 'SELECT HEX(k) k, v FROM k_bin ORDER BY v');
     expect(rows.map((r) => Buffer.from(String(r.k), 'hex').toString())).toEqual(['abc', 'ABC', 'x', 'a ']);
+  });
+});
+
+describe('migrate run: MySQL as the target keeps its checkpoints in MySQL', () => {
+  it('survives SIGKILL at random points into MariaDB: no missing or duplicate rows', async () => {
+    const pg = await pgDb('types kill src');
+    const my = await mysqlDb('types kill dst');
+    await pg.client.query(`CREATE TABLE lines (order_id int, line int, sku text, price numeric(12,2),
+        PRIMARY KEY (order_id, line));
+      INSERT INTO lines SELECT g / 4, g % 4, 'S-' || g || repeat('x', g % 40), g * 1.37 FROM generate_series(0, 39999) g`);
+    await my.conn.query(`CREATE TABLE \`lines\` (order_id int, line int, sku varchar(100), price decimal(12,2),
+      PRIMARY KEY (order_id, line))`);
+    const file = plan(pg.url, my.url, '  - source: lines\n    batchSize: 1000\n', 'kill-mysql');
+    let kills = 0;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const child = startCli(['run', file, '--no-progress']);
+      const timer = setTimeout(() => child.child.kill('SIGKILL'), 300 + Math.floor(Math.random() * 600));
+      const result = await child.done;
+      clearTimeout(timer);
+      if (result.signal === 'SIGKILL') kills++;
+      else {
+        expect(result.stderr).toBe('');
+        expect(result.code).toBe(0);
+        break;
+      }
+    }
+    expect(kills).toBeGreaterThan(0);
+    const final = await run(file);
+    expect(final.code).toBe(0);
+    const source = await pg.client.query<{ n: string; h: string }>(
+      `SELECT count(*) AS n, md5(string_agg(order_id || ':' || line || ':' || sku || ':' || price, ',' ORDER BY order_id, line)) AS h FROM lines`,
+    );
+    await my.conn.query('SET SESSION group_concat_max_len = 1073741824');
+    const target = await mysqlRows(
+      my,
+      `SELECT CAST(count(*) AS CHAR) AS n, MD5(GROUP_CONCAT(CONCAT(order_id, ':', line, ':', sku, ':', price)
+        ORDER BY order_id, line SEPARATOR ',')) AS h FROM \`lines\``,
+    );
+    expect(target[0]).toEqual(source.rows[0]);
+    const status = await runCli(['status', file]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/lines/);
   });
 });

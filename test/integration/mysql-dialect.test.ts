@@ -456,3 +456,45 @@ describe('MySQL dialect: writer and state', () => {
     expect(await other.claim('p', 't', 0, 'you', 60_000, 'hash1')).not.toBeNull();
   });
 });
+
+describe('MySQL dialect: chunk planning', () => {
+  it('finds key boundaries every n rows and creates chunk rows once, atomically', async () => {
+    const { dialect } = await setup(
+      'mysql chunks',
+      `CREATE TABLE t (a int NOT NULL, b varchar(5) NOT NULL, PRIMARY KEY (a, b));
+       INSERT INTO t SELECT seq DIV 3, CONCAT('x', seq MOD 3), seq FROM seq_0_to_1000;`.replace(
+        ', seq FROM',
+        ' FROM',
+      ),
+    );
+    const info = await dialect.describeTable({ schema: null, name: 't' });
+    const bounds = await dialect.keyBoundaries({
+      from: { kind: 'table', ref: { schema: null, name: 't' } },
+      columns: info!.columns,
+      key: [0, 1],
+      every: 250,
+    });
+    expect(bounds).toEqual([
+      ['83', 'x0'],
+      ['166', 'x1'],
+      ['249', 'x2'],
+      ['333', 'x0'],
+    ]);
+    const state = await dialect.state('_migrate_state');
+    await state.ensure();
+    const ranges = [
+      { start: null, end: '["83","x0"]' },
+      { start: '["83","x0"]', end: null },
+    ];
+    const other = await dialect.state('_migrate_state');
+    await Promise.all([
+      state.createChunks!('p', 't', 'h', ranges),
+      other.createChunks!('p', 't', 'h', ranges),
+    ]);
+    const chunks = await state.list('p');
+    expect(chunks.map((c) => [c.chunk, c.rangeStart, c.rangeEnd, c.status])).toEqual([
+      [0, null, '["83","x0"]', 'pending'],
+      [1, '["83","x0"]', null, 'pending'],
+    ]);
+  });
+});

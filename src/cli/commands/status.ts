@@ -67,9 +67,11 @@ function summarise(table: string, chunks: ChunkState[], targetRows: number | nul
     (a, c) => (c.updatedAt && (!a || c.updatedAt > a) ? c.updatedAt : a),
     null,
   );
+  const done = chunks.filter((c) => c.status === 'done').length;
   return {
     table,
-    state,
+    state: chunks.length > 1 && state !== 'done' ? `${state} (${done}/${chunks.length} chunks done)` : state,
+    chunks: chunks.length,
     rowsDone: chunks.reduce((a, c) => a + c.rowsRead, 0),
     targetRows,
     lastKey:

@@ -25,7 +25,10 @@ export class TextSink implements EventSink {
   private readonly tty: boolean;
   private bars: cliProgress.MultiBar | null = null;
   private readonly tableBars = new Map<string, cliProgress.SingleBar>();
-  private readonly totals = new Map<string, { done: number; estimate: number; started: number }>();
+  private readonly totals = new Map<
+    string,
+    { done: number; before: number; estimate: number; started: number }
+  >();
   private mismatchesShown = 0;
   private mismatchesHidden = 0;
   private lastLine = 0;
@@ -51,6 +54,7 @@ export class TextSink implements EventSink {
       case 'table-start': {
         this.totals.set(event.table, {
           done: event.rowsDone,
+          before: event.rowsDone,
           estimate: event.estimatedRows,
           started: Date.now(),
         });
@@ -89,7 +93,9 @@ export class TextSink implements EventSink {
       case 'batch': {
         const t = this.totals.get(event.table);
         if (t) t.done += event.rows;
-        const rate = t ? Math.round(event.counts.read / Math.max((Date.now() - t.started) / 1000, 0.001)) : 0;
+        const rate = t
+          ? Math.round((t.done - t.before) / Math.max((Date.now() - t.started) / 1000, 0.001))
+          : 0;
         const bar = this.tableBars.get(event.table);
         if (bar && t) {
           if (t.done > bar.getTotal()) bar.setTotal(t.done);

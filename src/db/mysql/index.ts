@@ -1,10 +1,19 @@
 /** The MySQL/MariaDB dialect: one shared connection, one per reader, one per writer, one for state. */
 import type { Column, Row } from '../../convert/value.js';
 import { maskUrl } from '../../errors.js';
-import type { Dialect, ReadSpec, StateStore, TableInfo, TableRef, Writer, WriteSpec } from '../dialect.js';
+import type {
+  Dialect,
+  ReadSpec,
+  RowSource,
+  StateStore,
+  TableInfo,
+  TableRef,
+  Writer,
+  WriteSpec,
+} from '../dialect.js';
 import { connectMysql, endQuietly, type MysqlSession } from './connect.js';
 import { describeQuery, describeTable } from './introspect.js';
-import { fetchByKeys, readAll, readKeyset } from './read.js';
+import { fetchByKeys, keyBoundaries, readAll, readKeyset } from './read.js';
 import { quoteTable } from './sql.js';
 import { MysqlStateStore } from './state.js';
 import { keyCollation, MysqlWriter } from './write.js';
@@ -60,6 +69,15 @@ export class MysqlDialect implements Dialect {
       if (clean || spec.key.length > 0) await endQuietly(session.conn);
       else session.conn.destroy();
     }
+  }
+
+  async keyBoundaries(spec: {
+    from: RowSource;
+    columns: Column[];
+    key: number[];
+    every: number;
+  }): Promise<Row[]> {
+    return keyBoundaries((await this.shared()).conn, spec);
   }
 
   async fetchByKeys(ref: TableRef, columns: Column[], key: number[], keys: Row[]): Promise<Row[]> {

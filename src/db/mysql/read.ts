@@ -125,3 +125,32 @@ export async function fetchByKeys(
   }
   return out;
 }
+
+/**
+ * The key every `every` rows in key order (the last key of each full step), for splitting a table into
+ * chunks: each step is one index range scan that skips `every - 1` entries past the previous boundary.
+ */
+export async function keyBoundaries(
+  conn: mysql.Connection,
+  spec: { from: RowSource; columns: Column[]; key: number[]; every: number },
+): Promise<Row[]> {
+  const keyColumns = spec.key.map((i) => spec.columns[i]!);
+  const read: ReadSpec = {
+    from: spec.from,
+    columns: keyColumns,
+    key: keyColumns.map((_, i) => i),
+    batchSize: 1,
+    after: null,
+  };
+  const decode = rowDecoder(keyColumns);
+  const out: Row[] = [];
+  let after: Row | null = null;
+  for (;;) {
+    const sql = `${keysetSql(read, after)} OFFSET ${Math.max(0, spec.every - 1)}`;
+    const [raw] = await conn.query<mysql.RowDataPacket[]>({ sql, ...RAW });
+    const first = (raw as unknown as RawRow[])[0];
+    if (!first) return out;
+    after = decode(first);
+    out.push(after);
+  }
+}

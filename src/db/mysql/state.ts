@@ -3,8 +3,10 @@
  * postgres/state.ts. Times are UTC_TIMESTAMP(6) in DATETIME(6) columns, so they do not depend on any zone;
  * claims use `FOR UPDATE SKIP LOCKED` (MySQL 8.0.1+, MariaDB 10.6+).
  */
-import type mysql from 'mysql2/promise';
-import { LockedError } from '../../errors.js';
+
+import { createHash } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import { LockedError, RuntimeError } from '../../errors.js';
 import type { CheckpointUpdate, ChunkState, StateStore } from '../dialect.js';
 import type { MysqlSession } from './connect.js';
 import { quoteIdent } from './sql.js';
@@ -21,15 +23,19 @@ interface StateRow extends mysql.RowDataPacket {
   mismatches: string | number;
   skipped: string | number;
   mapping_hash: string;
+  range_start: string | null;
+  range_end: string | null;
   lease_owner: string | null;
   lease_live: string | number;
   updated_at: string | null;
 }
 
+const UTC_NOW = mysql.raw('UTC_TIMESTAMP(6)');
+
 const LIVE = 'lease_expires IS NOT NULL AND lease_expires > UTC_TIMESTAMP(6)';
 
 const SELECT_COLS = `plan, table_name, chunk, status, last_key, warmed_key, rows_read, rows_written, mismatches,
-  skipped, mapping_hash, lease_owner, (${LIVE}) AS lease_live, updated_at`;
+  skipped, mapping_hash, range_start, range_end, lease_owner, (${LIVE}) AS lease_live, updated_at`;
 
 function toState(r: StateRow): ChunkState {
   return {
@@ -44,6 +50,8 @@ function toState(r: StateRow): ChunkState {
     mismatches: Number(r.mismatches),
     skipped: Number(r.skipped),
     mappingHash: r.mapping_hash,
+    rangeStart: r.range_start,
+    rangeEnd: r.range_end,
     leaseOwner: r.lease_owner,
     leaseLive: Number(r.lease_live) === 1,
     updatedAt: r.updated_at ? new Date(`${r.updated_at.replace(' ', 'T')}Z`) : null,
@@ -173,6 +181,37 @@ export class MysqlStateStore implements StateStore {
       const status = row.status === 'done' ? 'done' : 'running';
       return toState({ ...row, status, lease_owner: owner, lease_live: 1 } as StateRow);
     });
+  }
+
+  async createChunks(
+    plan: string,
+    table: string,
+    mappingHash: string,
+    ranges: { start: string | null; end: string | null }[],
+  ): Promise<void> {
+    // One planner per table at a time (a named lock: MySQL has no transaction-scoped advisory lock); the
+    // second finds the rows and leaves them.
+    const lock = `cache-migrate:${createHash('sha256').update(`${plan}\0${table}`).digest('hex').slice(0, 40)}`;
+    const [got] = await this.conn.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, 60) AS got', [lock]);
+    if (Number(got[0]?.got) !== 1) {
+      throw new RuntimeError(`table ${table}: timed out waiting for another run planning its chunks`);
+    }
+    try {
+      await this.inTransaction(async () => {
+        const [rows] = await this.conn.query<mysql.RowDataPacket[]>(
+          `SELECT 1 FROM ${this.table} WHERE plan = ? AND table_name = ? LIMIT 1`,
+          [plan, table],
+        );
+        if (rows.length > 0 || ranges.length === 0) return;
+        await this.conn.query(
+          `INSERT INTO ${this.table} (plan, table_name, chunk, mapping_hash, range_start, range_end,
+             started_at, updated_at) VALUES ?`,
+          [ranges.map((r, i) => [plan, table, i, mappingHash, r.start, r.end, UTC_NOW, UTC_NOW])],
+        );
+      });
+    } finally {
+      await this.conn.query('SELECT RELEASE_LOCK(?)', [lock]).catch(() => undefined);
+    }
   }
 
   async renew(plan: string, table: string, chunk: number, owner: string, leaseMs: number): Promise<void> {

@@ -240,21 +240,22 @@ export class MysqlWriter implements Writer {
       .filter((r) => !written.has(this.keyText(r)));
     const collations = this.collation.risky.map((r) => `${r.column} ${r.collation}`).join(', ');
     const shown = lost.slice(0, 10).map((r) => this.showKey(r));
+    const equalTo = others.length
+      ? ` (target rows: ${others
+          .slice(0, 10)
+          .map((r) => this.showKey(r))
+          .join('; ')})`
+      : '';
+    const why = collations
+      ? `its key collation (${collations}) treats them as equal to other keys${equalTo}`
+      : `the target stored a different key (e.g. CHAR strips trailing spaces, BINARY pads)${equalTo}`;
     throw new DataError(
       { table: this.spec.label, key: shown.join('; ') },
-      `${lost.length} key(s) have no row of their own in the target after the write: its key collation ` +
-        `(${collations || 'unknown'}) treats them as equal to other keys` +
-        (others.length
-          ? ` (${others
-              .slice(0, 10)
-              .map((r) => this.showKey(r))
-              .join('; ')})`
-          : '') +
-        ', so rows would be merged and lost',
+      `${lost.length} key(s) have no row of their own in the target after the write: ${why}, so rows would be merged or lost`,
       {
-        hint:
-          'give the target key column a binary collation (e.g. utf8mb4_bin / utf8mb4_nopad_bin), or make the ' +
-          'source keys distinct under the target collation',
+        hint: collations
+          ? 'give the target key column a binary no-pad collation (utf8mb4_nopad_bin on MariaDB, utf8mb4_0900_bin on MySQL 8), or make the source keys distinct under the target collation'
+          : 'give the target key column a type that stores the key exactly (VARCHAR/VARBINARY)',
       },
     );
   }

@@ -2,10 +2,11 @@
 import type pg from 'pg';
 import type { Column, Row } from '../../convert/value.js';
 import { maskUrl } from '../../errors.js';
-import type { Dialect, ReadSpec, StateStore, TableInfo, TableRef, Writer, WriteSpec } from '../dialect.js';
+import type { Dialect, ReadSpec, RowSource, StateStore, TableInfo, TableRef, Writer, WriteSpec } from '../dialect.js';
 import { connectPostgres } from './connect.js';
+import { chunkDigest, type Digest, type DigestSpec } from './digest.js';
 import { describeQuery, describeTable } from './introspect.js';
-import { fetchByKeys, readAll, readKeyset } from './read.js';
+import { fetchByKeys, keyBoundaries, readAll, readKeyset } from './read.js';
 import { quoteTable } from './sql.js';
 import { PostgresStateStore } from './state.js';
 import { PostgresWriter } from './write.js';
@@ -51,6 +52,14 @@ export class PostgresDialect implements Dialect {
     } finally {
       await this.end(client);
     }
+  }
+
+  async keyBoundaries(spec: { from: RowSource; columns: Column[]; key: number[]; every: number }): Promise<Row[]> {
+    return keyBoundaries(await this.shared(), spec);
+  }
+
+  async chunkDigest(spec: DigestSpec): Promise<Digest> {
+    return chunkDigest(await this.shared(), spec);
   }
 
   async fetchByKeys(ref: TableRef, columns: Column[], key: number[], keys: Row[]): Promise<Row[]> {

@@ -110,3 +110,28 @@ export async function fetchByKeys(
   const result = await client.query<(string | null)[]>({ text, values: arrays, rowMode: 'array' });
   return result.rows.map(rowDecoder(columns));
 }
+
+/** The key every `every` rows in key order: each step skips `every - 1` index entries past the last. */
+export async function keyBoundaries(
+  client: pg.Client,
+  spec: { from: RowSource; columns: Column[]; key: number[]; every: number },
+): Promise<Row[]> {
+  const keyColumns = spec.key.map((i) => spec.columns[i]!);
+  const read: ReadSpec = { from: spec.from, columns: keyColumns, key: keyColumns.map((_, i) => i), batchSize: 1, after: null };
+  const decode = rowDecoder(keyColumns);
+  const first = keysetSql(read, false).replace(/ LIMIT 1$/, ` OFFSET ${spec.every - 1} LIMIT 1`);
+  const next = keysetSql(read, true).replace(/ LIMIT 1$/, ` OFFSET ${spec.every - 1} LIMIT 1`);
+  const out: Row[] = [];
+  let after: Row | null = null;
+  for (;;) {
+    const result = await client.query<(string | null)[]>({
+      text: after ? next : first,
+      values: (after ?? []).map(paramOf),
+      rowMode: 'array',
+    });
+    const raw = result.rows[0];
+    if (!raw) return out;
+    after = decode(raw);
+    out.push(after);
+  }
+}

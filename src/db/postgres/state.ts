@@ -16,13 +16,15 @@ interface StateRow {
   mismatches: string;
   skipped: string;
   mapping_hash: string;
+  range_start: string | null;
+  range_end: string | null;
   lease_owner: string | null;
   lease_live: string;
   updated_at: string | null;
 }
 
 const SELECT_COLS = `plan, table_name, chunk, status, last_key, warmed_key, rows_read, rows_written, mismatches,
-  skipped, mapping_hash, lease_owner, (lease_expires IS NOT NULL AND lease_expires > now()) AS lease_live,
+  skipped, mapping_hash, range_start, range_end, lease_owner, (lease_expires IS NOT NULL AND lease_expires > now()) AS lease_live,
   updated_at`;
 
 function toState(r: StateRow): ChunkState {
@@ -38,6 +40,8 @@ function toState(r: StateRow): ChunkState {
     mismatches: Number(r.mismatches),
     skipped: Number(r.skipped),
     mappingHash: r.mapping_hash,
+    rangeStart: r.range_start,
+    rangeEnd: r.range_end,
     leaseOwner: r.lease_owner,
     leaseLive: r.lease_live === 't',
     updatedAt: r.updated_at ? new Date(`${r.updated_at.replace(' ', 'T').replace(/\+00$/, '')}Z`) : null,
@@ -154,6 +158,34 @@ export class PostgresStateStore implements StateStore {
       );
       await this.client.query('COMMIT');
       return toState({ ...row, lease_owner: owner, lease_live: 't' });
+    } catch (error) {
+      await this.client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async createChunks(
+    plan: string,
+    table: string,
+    mappingHash: string,
+    ranges: { start: string | null; end: string | null }[],
+  ): Promise<void> {
+    await this.client.query('BEGIN');
+    try {
+      // One planner per table at a time; the second finds the rows and leaves them.
+      await this.client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`cache-migrate:${plan}:${table}`]);
+      const r = await this.client.query(`SELECT 1 FROM ${this.table} WHERE plan = $1 AND table_name = $2 LIMIT 1`, [
+        plan,
+        table,
+      ]);
+      if ((r.rowCount ?? 0) === 0) {
+        await this.client.query(
+          `INSERT INTO ${this.table} (plan, table_name, chunk, mapping_hash, range_start, range_end)
+           SELECT $1, $2, c - 1, $3, s, e FROM unnest($4::text[], $5::text[]) WITH ORDINALITY AS r(s, e, c)`,
+          [plan, table, mappingHash, ranges.map((x) => x.start), ranges.map((x) => x.end)],
+        );
+      }
+      await this.client.query('COMMIT');
     } catch (error) {
       await this.client.query('ROLLBACK').catch(() => undefined);
       throw error;

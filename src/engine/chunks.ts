@@ -1,0 +1,49 @@
+/**
+ * Splitting a table into key-range chunks, claimed by workers of this process and of other processes
+ * through leases in the state table. A table is split on its first run only (the split is kept in the
+ * state table, so every run and machine works on the same chunks); a key-less or small table is one chunk.
+ */
+import type { StateStore } from '../db/dialect.js';
+import type { EngineContext } from './context.js';
+import { encodeKey } from './key-codec.js';
+import type { TableMapping } from './mapping.js';
+
+/** Rows per chunk when one worker runs; with more workers, smaller so that every worker gets some. */
+export const CHUNK_ROWS = 250_000;
+export const MIN_CHUNK_ROWS = 20_000;
+
+export function chunkRows(estimatedRows: number, workers: number): number {
+  if (workers <= 1) return CHUNK_ROWS;
+  return Math.max(MIN_CHUNK_ROWS, Math.min(CHUNK_ROWS, Math.ceil(estimatedRows / (workers * 2))));
+}
+
+/** The table's chunk ids, creating its split when it has none yet. */
+export async function planChunks(
+  ctx: EngineContext,
+  state: StateStore,
+  m: TableMapping,
+  workers: number,
+): Promise<number[]> {
+  const mine = async () =>
+    (await state.list(ctx.planName))
+      .filter((c) => c.table === m.label)
+      .map((c) => c.chunk)
+      .sort((a, b) => a - b);
+  const existing = await mine();
+  if (existing.length > 0) return existing;
+  const every = chunkRows(m.estimatedRows, workers);
+  if (m.key.length === 0 || !state.createChunks || !ctx.source.keyBoundaries || m.estimatedRows <= every) {
+    return [0];
+  }
+  const bounds = await ctx.source.keyBoundaries({
+    from: m.from,
+    columns: m.sourceColumns,
+    key: m.key,
+    every,
+  });
+  // The last chunk is open-ended, so rows added behind the last boundary are still copied.
+  const edges = bounds.map((b) => encodeKey(b));
+  const ranges = [...edges, null].map((end, i) => ({ start: i === 0 ? null : edges[i - 1]!, end }));
+  await state.createChunks(ctx.planName, m.label, m.mappingHash, ranges);
+  return mine();
+}

@@ -1,0 +1,125 @@
+/**
+ * The fast path for a keyed table: chunks of {@link CHUNK_ROWS} source rows in key order, each digested inside
+ * both databases (`Dialect.chunkDigest`: count + aggregate of per-row hashes; no row leaves the server).
+ * The source's digest of chunk k+1 runs while the target digests chunk k. A chunk whose digests differ is
+ * bisected — split at the median key of its larger side, both halves digested again — down to ranges of at
+ * most {@link LEAF_ROWS} rows, whose rows are then downloaded from both sides and compared by key: every
+ * missing, extra and different row is found and only those small ranges are downloaded.
+ *
+ * Sound only when both databases hash equal rows alike and order the key alike: see {@link sqlDigestUsable}.
+ */
+import type { ColumnKind, Row } from '../convert/value.js';
+import type { Dialect, RowSource } from '../db/dialect.js';
+import { encodeKey } from '../engine/key-codec.js';
+import type { TableMapping } from '../engine/mapping.js';
+import { compareKeyedRange } from './keyed-stream.js';
+import type { KeyRange, TableCheck, VerifyContext } from './table-check.js';
+
+/** Source rows per chunk. */
+export const CHUNK_ROWS = 50_000;
+/** A differing range of at most this many rows (on either side) is downloaded and compared row by row. */
+export const LEAF_ROWS = 1_000;
+
+type DigestFn = NonNullable<Dialect['chunkDigest']>;
+export type Digest = Awaited<ReturnType<DigestFn>>;
+type Side = (range: KeyRange, limit?: number) => Promise<Digest>;
+
+/** Key kinds whose order is the same in any two databases of one dialect (no collation involved). */
+const ORDER_SAFE: ReadonlySet<ColumnKind> = new Set<ColumnKind>([
+  'int',
+  'decimal',
+  'float',
+  'bool',
+  'date',
+  'time',
+  'timestamp',
+  'timestamptz',
+  'uuid',
+  'bytes',
+]);
+
+/**
+ * Whether the databases can compare the table by digests: both implement `chunkDigest`, they are the same
+ * dialect (the same text forms and hash), every mapped column has the identical type on both sides (so equal
+ * values have equal text forms), and — for key ranges — every key column is of an order-safe kind (text keys
+ * may sort differently under the two databases' collations, which would put a row in different chunks).
+ */
+export function sqlDigestUsable(ctx: VerifyContext, m: TableMapping): boolean {
+  if (!ctx.source.chunkDigest || !ctx.target.chunkDigest) return false;
+  if (ctx.source.name !== ctx.target.name) return false;
+  if (m.sourceColumns.some((c, i) => c.dbType !== m.targetColumns[i]!.dbType)) return false;
+  return m.key.every((i) => ORDER_SAFE.has(m.targetColumns[i]!.kind));
+}
+
+export function digestSides(check: TableCheck): { source: Side; target: Side } {
+  const { ctx, m } = check;
+  const side =
+    (dialect: Dialect, from: RowSource, columns: TableMapping['sourceColumns']): Side =>
+    (range, limit) =>
+      dialect.chunkDigest!({
+        from,
+        columns,
+        key: m.key,
+        after: range.after,
+        until: range.until,
+        ...(limit !== undefined ? { limit } : {}),
+      });
+  return {
+    source: side(ctx.source, m.from, m.sourceColumns),
+    target: side(ctx.target, { kind: 'table', ref: m.targetRef }, m.targetColumns),
+  };
+}
+
+const same = (a: Digest, b: Digest) => a.count === b.count && a.digest === b.digest;
+
+/** Returns whether the whole table was compared (false: stopped). */
+export async function compareChunked(check: TableCheck): Promise<boolean> {
+  const { source, target } = digestSides(check);
+  let after: Row | null = null;
+  let nextSource = source({ after, until: null }, CHUNK_ROWS);
+  nextSource.catch(() => undefined);
+  for (;;) {
+    const s = await nextSource;
+    const until = s.lastKey;
+    const t = target({ after, until });
+    if (until !== null) {
+      nextSource = source({ after: until, until: null }, CHUNK_ROWS);
+      nextSource.catch(() => undefined);
+    }
+    check.counts.read += s.count;
+    await narrow(check, source, target, { after, until }, s, await t);
+    check.progress(s.count, until ? encodeKey(until) : '');
+    if (until === null) return true;
+    if (check.ctx.shouldStop()) return false;
+    after = until;
+  }
+}
+
+/** Compares a range whose digests are `s` (source) and `t` (target), bisecting it while they differ. */
+async function narrow(check: TableCheck, source: Side, target: Side, range: KeyRange, s: Digest, t: Digest) {
+  if (same(s, t)) {
+    check.counts.verified += s.count;
+    return;
+  }
+  const larger = Math.max(s.count, t.count);
+  if (larger <= LEAF_ROWS) {
+    await compareKeyedRange(check, range, LEAF_ROWS + 1);
+    return;
+  }
+  // Split at the median key of the side with more rows (the other may hold none of the range).
+  const bySource = s.count >= t.count;
+  const [splitter, other] = bySource ? [source, target] : [target, source];
+  const firstSplit = await splitter(range, Math.floor(larger / 2));
+  const mid = firstSplit.lastKey;
+  if (mid === null) {
+    // The range changed under us (rows deleted meanwhile): compare it row by row.
+    await compareKeyedRange(check, range, LEAF_ROWS * 5);
+    return;
+  }
+  const low = { after: range.after, until: mid };
+  const high = { after: mid, until: range.until };
+  const [firstOther, secondSplit, secondOther] = await Promise.all([other(low), splitter(high), other(high)]);
+  const pair = (a: Digest, b: Digest) => (bySource ? [a, b] : [b, a]) as [Digest, Digest];
+  await narrow(check, source, target, low, ...pair(firstSplit, firstOther));
+  await narrow(check, source, target, high, ...pair(secondSplit, secondOther));
+}

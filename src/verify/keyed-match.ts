@@ -1,0 +1,66 @@
+/**
+ * Pairs source and target rows by key, whatever order each side returns them in: a row waits in its side's
+ * map until the other side's row with the same key arrives. Two databases may order text keys differently
+ * (collations), so nothing here relies on order; when both sides do return the same order (the usual case)
+ * the maps never hold more than about one batch.
+ */
+import type { Row } from '../convert/value.js';
+import { differingColumns } from '../engine/compare.js';
+import { keyStringer } from '../engine/key-codec.js';
+import type { TableCheck } from './table-check.js';
+
+export class KeyedMatcher {
+  private readonly sourceWaiting = new Map<string, Row>();
+  private readonly targetWaiting = new Map<string, Row>();
+  private readonly keyString: (row: Row) => string;
+
+  constructor(private readonly check: TableCheck) {
+    this.keyString = keyStringer(check.m.key);
+  }
+
+  /** Converted source rows. */
+  source(rows: readonly Row[]): void {
+    for (const row of rows) {
+      const k = this.keyString(row);
+      const other = this.targetWaiting.get(k);
+      if (other === undefined) this.sourceWaiting.set(k, row);
+      else {
+        this.targetWaiting.delete(k);
+        this.pair(row, other);
+      }
+    }
+  }
+
+  target(rows: readonly Row[]): void {
+    for (const row of rows) {
+      const k = this.keyString(row);
+      const other = this.sourceWaiting.get(k);
+      if (other === undefined) this.targetWaiting.set(k, row);
+      else {
+        this.sourceWaiting.delete(k);
+        this.pair(other, row);
+      }
+    }
+  }
+
+  /** Both sides are read to the end: what is still waiting has no counterpart. */
+  finish(): void {
+    for (const row of this.sourceWaiting.values()) {
+      this.check.mismatch('target', 'missing', this.check.keyText(row));
+    }
+    if (this.check.reportExtra) {
+      for (const row of this.targetWaiting.values()) {
+        this.check.mismatch('target', 'extra', this.check.keyText(row));
+      }
+    }
+    this.sourceWaiting.clear();
+    this.targetWaiting.clear();
+  }
+
+  private pair(source: Row, target: Row): void {
+    const { check } = this;
+    if (check.canonical(source) === check.canonical(target)) check.counts.verified++;
+    else
+      check.mismatch('target', 'different', check.keyText(source), differingColumns(check.m, source, target));
+  }
+}

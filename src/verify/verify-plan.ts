@@ -1,0 +1,83 @@
+/**
+ * `migrate verify`: resolve the plan's tables against the databases (as `run` does), then check each table
+ * whole (`table-verify.ts`); mismatches go to the sink and to `<plan>.mismatches.ndjson` next to the plan.
+ * Reads only: no row, checkpoint or cache entry is written.
+ */
+import type { Cache } from '../cache/cache.js';
+import { openCache } from '../cache/open.js';
+import { openDialect } from '../db/open.js';
+import type { EventSink, Mismatch } from '../engine/events.js';
+import { ReportFiles } from '../engine/reports.js';
+import { resolveAll, selectTables } from '../engine/run.js';
+import type { TableResult } from '../engine/table-run.js';
+import type { Plan } from '../plan/schema.js';
+import type { VerifyContext } from './table-check.js';
+import { verifyTable } from './table-verify.js';
+
+export interface VerifyOptions {
+  tables?: string[] | undefined;
+  /** false: `--no-cache`, the cache entries are not checked. */
+  cache: boolean;
+  concurrency?: number | undefined;
+  sink: EventSink;
+  shouldStop: () => boolean;
+  /** Folder for the report file. */
+  reportDir: string;
+}
+
+export interface VerifyResult {
+  tables: TableResult[];
+  mismatches: number;
+  interrupted: boolean;
+  reportFiles: string[];
+}
+
+export async function verifyPlan(plan: Plan, opts: VerifyOptions): Promise<VerifyResult> {
+  const indexes = selectTables(plan, opts.tables);
+  const source = openDialect(plan.source.url);
+  const target = openDialect(plan.target.url);
+  const reports = new ReportFiles(opts.reportDir, plan.name);
+  let cache: Cache | null = null;
+  let mismatches = 0;
+  try {
+    await Promise.all([source.ping(), target.ping()]);
+    const mappings = await resolveAll(plan, indexes, source, target);
+    const cacheConfig = opts.cache && plan.cache && plan.cache.warm !== 'off' ? plan.cache : null;
+    if (cacheConfig) cache = openCache(cacheConfig, opts.concurrency);
+    const ctx: VerifyContext = {
+      source,
+      target,
+      cache,
+      cacheConfig,
+      sink: opts.sink,
+      shouldStop: opts.shouldStop,
+      recordMismatch: (m: Mismatch) => {
+        mismatches++;
+        reports.mismatch(m);
+        opts.sink.emit({ event: 'mismatch', ...m });
+      },
+    };
+    opts.sink.emit({
+      event: 'run-start',
+      plan: plan.name,
+      source: source.display,
+      target: cache ? `${target.display} + ${cache.description}` : target.display,
+      tables: mappings.map((m) => m.label),
+      dryRun: false,
+    });
+    const results: TableResult[] = [];
+    for (const m of mappings) {
+      results.push(await verifyTable(ctx, m));
+      if (opts.shouldStop()) break;
+    }
+    return {
+      tables: results,
+      mismatches,
+      interrupted: opts.shouldStop(),
+      reportFiles: await reports.close(),
+    };
+  } finally {
+    await Promise.all([source.close(), target.close(), cache?.close()]);
+    await reports.close();
+  }
+}
