@@ -634,6 +634,9 @@ function timeRangeGuard(to: Column, options: ConvertOptions): Converter | null {
 
 /** Step 3: what the target column can hold. */
 function targetGuards(to: Column, options: ConvertOptions): Converter | null {
+  // SQLite ignores declared sizes: every integer column holds 64 bits, REAL is a double, and neither
+  // DECIMAL(p,s) nor VARCHAR(n) is enforced. The per-batch check still catches any value it changes.
+  if (options.target === 'sqlite') return to.kind === 'int' ? intGuard({ ...to, dbType: 'bigint' }) : null;
   switch (to.kind) {
     case 'int':
       return intGuard(to);

@@ -148,6 +148,8 @@ export interface StateStore {
   setWarmed(plan: string, table: string, chunk: number, warmedKey: string | null): Promise<void>;
   /** Drops the plan's checkpoints (for `--restart`); throws LockedError while another lease is live. */
   reset(plan: string, tables: string[] | null, owner: string): Promise<void>;
+  /** Ends the store's own connection (where it has one). */
+  close?(): Promise<void>;
 }
 
 export interface Dialect {

@@ -22,3 +22,13 @@ export function openDialect(url: string): Dialect {
       });
   }
 }
+
+/**
+ * Checks every connection; waits for all of them (so none is left half-open when one fails) and throws
+ * the first failure.
+ */
+export async function pingAll(dialects: readonly Dialect[]): Promise<void> {
+  const results = await Promise.allSettled(dialects.map((d) => d.ping()));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}

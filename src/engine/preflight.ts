@@ -6,7 +6,7 @@
 
 import { openCache } from '../cache/open.js';
 import type { Dialect } from '../db/dialect.js';
-import { openDialect } from '../db/open.js';
+import { openDialect, pingAll } from '../db/open.js';
 import { ConnectionError } from '../errors.js';
 import type { Plan, PlanCache } from '../plan/schema.js';
 import type { TableMapping } from './mapping.js';
@@ -53,7 +53,7 @@ export async function preflight(plan: Plan, tables: string[] | undefined): Promi
     await Promise.all([source.close(), target.close()]);
   };
   try {
-    await Promise.all([source.ping(), target.ping()]);
+    await pingAll([source, target]);
     if (plan.cache && plan.cache.warm !== 'off') await pingCacheServers(plan.cache);
     const mappings = await resolveAll(plan, indexes, source, target);
     return { source, target, mappings, close };

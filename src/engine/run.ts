@@ -4,9 +4,9 @@
  */
 import type { Cache } from '../cache/cache.js';
 import { openCache } from '../cache/open.js';
-import type { Dialect } from '../db/dialect.js';
-import { openDialect } from '../db/open.js';
-import { MigrateError, SchemaError, type SchemaProblem, UsageError } from '../errors.js';
+import type { ChunkState, Dialect } from '../db/dialect.js';
+import { openDialect, pingAll } from '../db/open.js';
+import { ConnectionError, MigrateError, SchemaError, type SchemaProblem, UsageError } from '../errors.js';
 import { type Plan, stateTableName, targetName } from '../plan/schema.js';
 import { planChunks } from './chunks.js';
 import type { EngineContext, Reject } from './context.js';
@@ -14,6 +14,7 @@ import { addCounts, type EventSink, emptyCounts, type Mismatch, type TableCounts
 import { resolveTable, type TableMapping } from './mapping.js';
 import { newOwner } from './owner.js';
 import { ReportFiles } from './reports.js';
+import { isTransient, RETRY_DELAYS_MS, withRetries } from './retry.js';
 import { runChunk, type TableResult } from './table-run.js';
 
 export interface RunOptions {
@@ -77,7 +78,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   let cache: Cache | null = null;
   const reports = new ReportFiles(opts.reportDir, plan.name);
   try {
-    await Promise.all([source.ping(), target.ping()]);
+    await pingAll([source, target]);
     const mappings = await resolveAll(plan, indexes, source, target);
     const warm = plan.cache && plan.cache.warm !== 'off' ? plan.cache : null;
     if (warm) cache = openCache(warm, opts.concurrency);
@@ -135,7 +136,8 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     }
     const chunkStates = await state.list(plan.name);
     await pool(workers, work, opts.shouldStop, async ({ t, chunk }) => {
-      const r = await runChunk(ctx, t.m, chunk, (claimed) => {
+      const counts = emptyCounts();
+      const onClaim = (claimed: ChunkState) => {
         if (t.announced) return;
         t.announced = true;
         t.started = Date.now();
@@ -148,6 +150,23 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
           rowsDone: mine.reduce((a, c) => a + c.rowsRead, 0),
           alreadyDone: mine.length > 0 && mine.every((c) => c.status === 'done'),
         });
+      };
+      const r = await withRetries(
+        () => runChunk(ctx, t.m, chunk, onClaim, counts),
+        opts.shouldStop,
+        (error, waitMs, attempt) =>
+          opts.sink.emit({
+            event: 'warning',
+            table: t.m.label,
+            message: `connection lost (${error instanceof Error ? error.message : String(error)}); the batch in flight rolled back; retrying chunk ${chunk} from its checkpoint in ${waitMs / 1000}s (attempt ${attempt} of ${RETRY_DELAYS_MS.length + 1})`,
+          }),
+      ).catch((error: unknown) => {
+        if (!isTransient(error) || error instanceof ConnectionError) throw error;
+        throw new ConnectionError(
+          `${source.display} / ${target.display}`,
+          `lost the connection and could not get it back after ${RETRY_DELAYS_MS.length + 1} attempts: ${error instanceof Error ? error.message : String(error)}`,
+          { cause: error, hint: `check the servers; run again to resume from the last committed batch` },
+        );
       });
       addCounts(t.counts, r.counts);
       if (!r.claimed) t.held++;

@@ -43,9 +43,24 @@ export async function runChunk(
   m: TableMapping,
   chunkId: number,
   onClaim: OnClaim,
+  counts: TableCounts = emptyCounts(),
 ): Promise<ChunkResult> {
-  const counts = emptyCounts();
   const state = await ctx.target.state(ctx.stateTable);
+  try {
+    return await runClaimed(ctx, m, chunkId, onClaim, counts, state);
+  } finally {
+    await state.close?.();
+  }
+}
+
+async function runClaimed(
+  ctx: EngineContext,
+  m: TableMapping,
+  chunkId: number,
+  onClaim: OnClaim,
+  counts: TableCounts,
+  state: StateStore,
+): Promise<ChunkResult> {
   const claim = await state.claim(
     ctx.planName,
     m.label,
@@ -233,7 +248,7 @@ async function copyKeyed(
 async function copyWhole(
   ctx: EngineContext,
   m: TableMapping,
-  _state: StateStore,
+  state: StateStore,
   counts: TableCounts,
 ): Promise<boolean> {
   const writer = await ctx.target.openWriter(writeSpec(ctx, m));
@@ -294,7 +309,6 @@ async function copyWhole(
         });
       }
     }
-    const state = await ctx.target.state(ctx.stateTable);
     await state.setWarmed(ctx.planName, m.label, 0, '[]');
   }
   return true;

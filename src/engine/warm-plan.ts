@@ -3,7 +3,7 @@
  * data moves and no checkpoint changes; entries are stored read-through style (`add` unless overwrite).
  */
 import { openCache } from '../cache/open.js';
-import { openDialect } from '../db/open.js';
+import { openDialect, pingAll } from '../db/open.js';
 import { UsageError } from '../errors.js';
 import type { Plan } from '../plan/schema.js';
 import type { EngineContext } from './context.js';
@@ -39,7 +39,7 @@ export async function warmPlan(
   const reports = new ReportFiles(opts.reportDir, plan.name);
   let mismatches = 0;
   try {
-    await Promise.all([source.ping(), target.ping()]);
+    await pingAll([source, target]);
     const mappings = (await resolveAll(plan, indexes, source, target)).filter((m) => m.cache !== null);
     const ctx: EngineContext = {
       planName: plan.name,

@@ -41,7 +41,9 @@ function prepare(
   const mc = m.cache!;
   const max = ctx.cacheConfig!.maxValueBytes;
   const out: Prepared = { keys: [], values: [], rows: [] };
-  for (const row of rows) {
+  const reuse = json !== null && mc.valueIsRowJson;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
     const key = mc.render(row);
     if (isSkip(key)) {
       if (!counts.cacheSkipped[key.skip]) {
@@ -54,7 +56,7 @@ function prepare(
       bump(counts, key.skip);
       continue;
     }
-    const value = mc.value(row);
+    const value = reuse ? Buffer.from(json[i]!) : mc.value(row);
     if (value === null) {
       bump(counts, 'value-null');
       continue;

@@ -12,7 +12,7 @@ import type { ColumnKind, Row } from '../convert/value.js';
 import type { Dialect, RowSource } from '../db/dialect.js';
 import { encodeKey } from '../engine/key-codec.js';
 import type { TableMapping } from '../engine/mapping.js';
-import { compareKeyedRange } from './keyed-stream.js';
+import { compareKeyedRange, STREAM_BATCH_ROWS } from './keyed-stream.js';
 import type { KeyRange, TableCheck, VerifyContext } from './table-check.js';
 
 /** Source rows per chunk. */
@@ -102,8 +102,9 @@ async function narrow(check: TableCheck, source: Side, target: Side, range: KeyR
     return;
   }
   const larger = Math.max(s.count, t.count);
-  if (larger <= LEAF_ROWS) {
-    await compareKeyedRange(check, range, LEAF_ROWS + 1);
+  if (larger <= LEAF_ROWS || s.count === 0 || t.count === 0) {
+    // Small, or one side empty (every row missing or extra): nothing to narrow, stream the range.
+    await compareKeyedRange(check, range, Math.min(larger + 1, STREAM_BATCH_ROWS));
     return;
   }
   // Split at the median key of the side with more rows (the other may hold none of the range).

@@ -4,9 +4,10 @@
  * (collations), so nothing here relies on order; when both sides do return the same order (the usual case)
  * the maps never hold more than about one batch.
  */
+import { canonicalizer } from '../convert/canonical.js';
 import type { Row } from '../convert/value.js';
 import { differingColumns } from '../engine/compare.js';
-import { keyStringer } from '../engine/key-codec.js';
+import type { TableMapping } from '../engine/mapping.js';
 import type { TableCheck } from './table-check.js';
 
 export class KeyedMatcher {
@@ -15,7 +16,7 @@ export class KeyedMatcher {
   private readonly keyString: (row: Row) => string;
 
   constructor(private readonly check: TableCheck) {
-    this.keyString = keyStringer(check.m.key);
+    this.keyString = canonicalKeyString(check.m);
   }
 
   /** Converted source rows. */
@@ -63,4 +64,21 @@ export class KeyedMatcher {
     else
       check.mismatch('target', 'different', check.keyText(source), differingColumns(check.m, source, target));
   }
+}
+
+/**
+ * A Map key for a row's key values in canonical form, so that the same key read from two databases pairs up
+ * even where their text forms differ (a decimal `1.50` read as `1.5`, a timestamp with or without a zero fraction).
+ */
+function canonicalKeyString(m: TableMapping): (row: Row) => string {
+  const parts = m.key.map((i) => ({ i, canon: canonicalizer(m.targetColumns[i]!.kind) }));
+  if (parts.length === 1) {
+    const { i, canon } = parts[0]!;
+    return (row) => canon(row[i] ?? null) ?? '\u0000';
+  }
+  return (row) => {
+    let s = '';
+    for (const p of parts) s += `${p.canon(row[p.i] ?? null) ?? '\u0000'}\u0001`;
+    return s;
+  };
 }

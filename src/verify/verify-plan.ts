@@ -5,7 +5,7 @@
  */
 import type { Cache } from '../cache/cache.js';
 import { openCache } from '../cache/open.js';
-import { openDialect } from '../db/open.js';
+import { openDialect, pingAll } from '../db/open.js';
 import type { EventSink, Mismatch } from '../engine/events.js';
 import { ReportFiles } from '../engine/reports.js';
 import { resolveAll, selectTables } from '../engine/run.js';
@@ -40,7 +40,7 @@ export async function verifyPlan(plan: Plan, opts: VerifyOptions): Promise<Verif
   let cache: Cache | null = null;
   let mismatches = 0;
   try {
-    await Promise.all([source.ping(), target.ping()]);
+    await pingAll([source, target]);
     const mappings = await resolveAll(plan, indexes, source, target);
     const cacheConfig = opts.cache && plan.cache && plan.cache.warm !== 'off' ? plan.cache : null;
     if (cacheConfig) cache = openCache(cacheConfig, opts.concurrency);

@@ -263,12 +263,4 @@ describe('the CLI', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('frobnicate');
   });
-
-  it('verify says it is not built yet and exits 1', () => {
-    const command = 'verify';
-    const r = migrate([command, plan(`${command}.yaml`, VALID)]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('not built yet');
-    expect(r.stderr).not.toMatch(/^\s+at /m);
-  });
 });

@@ -183,7 +183,7 @@ describe('MemcachedCache when a server fails', () => {
     const servers = [...POOL, own.address];
     const ring = new KetamaRing(servers);
     const cache = openCache({ servers, timeoutMs: 1000, retries: 1, deadServerRetryMs: 100 });
-    const entries = entriesFor(uniquePrefix('killed'), 12000, (i) => Buffer.alloc(16, i % 256));
+    const entries = entriesFor(uniquePrefix('killed'), 200_000, (i) => Buffer.alloc(16, i % 256));
     const ownKeys = new Set(entries.filter((e) => ring.serverIndexFor(e.key) === 3).map((e) => e.key));
 
     // Warm the connection, then kill the server while a large store is in flight.

@@ -1,10 +1,16 @@
 /**
- * Chunk digests computed inside PostgreSQL (`Dialect.chunkDigest`), so `migrate verify` compares equal
- * ranges without downloading a row. Per row: md5 of the text form of `ROW(columns)` — unambiguous (NULL is
- * an empty field, "" a quoted one; quotes, commas and backslashes escaped) and exact for the session's fixed
- * text settings (UTC, ISO dates, extra_float_digits; connect.ts). Per chunk: the count and the sums of the
- * two 64-bit halves of those md5s (as numeric, no overflow): order-independent, so the databases may return
- * rows in any order, and unlike XOR a duplicated row is not cancelled out.
+ * Chunk digests computed inside PostgreSQL (`Dialect.chunkDigest`), so `migrate verify` compares equal ranges
+ * without downloading a row. Per row: the text form of `ROW(columns)`, which is unambiguous (NULL is an empty
+ * field, "" a quoted one; quotes, commas and backslashes escaped) and exact under the session's fixed text
+ * settings (UTC, ISO dates, extra_float_digits; connect.ts), hashed twice with `hashtextextended` (PostgreSQL's
+ * own 64-bit hash, two seeds: 128 bits). Per chunk: the count and the two sums of those hashes (numeric, no
+ * overflow): order-independent, so each database may visit rows in any order, and unlike XOR a duplicated row
+ * is not cancelled out.
+ *
+ * Why not md5: measured 2.5x slower here (md5, then hex text to bit(64) to bigint, per row), and md5() fails
+ * on FIPS-mode servers. hashtextextended is not a cryptographic hash, which a digest that only decides which
+ * ranges to download does not need; a digest that differs between two servers for equal rows (a different
+ * byte order, say) costs time, never a wrong answer, since differing ranges are compared row by row.
  *
  * `limit` is served by a cheap key-only query first (`ORDER BY key OFFSET limit-1 LIMIT 1`, an index-only
  * scan on the key's index) that finds the chunk's last key; the digest then covers (after, lastKey].
@@ -15,6 +21,9 @@ import type { RowSource } from '../dialect.js';
 import { paramOf } from './codec.js';
 import { rowDecoder } from './read.js';
 import { columnList, quoteTable } from './sql.js';
+
+/** The second hash's seed: any constant other than 0, the same on every side. */
+const SEED = 7_046_029_254_386_353_131n;
 
 export interface DigestSpec {
   from: RowSource;
@@ -72,9 +81,9 @@ export async function chunkDigest(client: pg.Client, spec: DigestSpec): Promise<
   const r = range(spec, until);
   const row = columnList(spec.columns.map((c) => c.name));
   const text =
-    `SELECT count(*)::text, coalesce(sum(('x' || left(h, 16))::bit(64)::bigint), 0)::text,` +
-    ` coalesce(sum(('x' || right(h, 16))::bit(64)::bigint), 0)::text` +
-    ` FROM (SELECT md5(ROW(${row})::text) AS h FROM ${r.from}${r.where}) AS "_d"`;
+    `SELECT count(*)::text, coalesce(sum(hashtextextended(r, 0)), 0)::text,` +
+    ` coalesce(sum(hashtextextended(r, ${SEED})), 0)::text` +
+    ` FROM (SELECT ROW(${row})::text AS r FROM ${r.from}${r.where}) AS "_d"`;
   const result = await client.query<[string, string, string]>({ text, values: r.values, rowMode: 'array' });
   const [count, high, low] = result.rows[0] ?? ['0', '0', '0'];
   return { count: Number(count), digest: `${high}:${low}`, lastKey };

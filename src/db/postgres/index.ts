@@ -2,7 +2,16 @@
 import type pg from 'pg';
 import type { Column, Row } from '../../convert/value.js';
 import { maskUrl } from '../../errors.js';
-import type { Dialect, ReadSpec, RowSource, StateStore, TableInfo, TableRef, Writer, WriteSpec } from '../dialect.js';
+import type {
+  Dialect,
+  ReadSpec,
+  RowSource,
+  StateStore,
+  TableInfo,
+  TableRef,
+  Writer,
+  WriteSpec,
+} from '../dialect.js';
 import { connectPostgres } from './connect.js';
 import { chunkDigest, type Digest, type DigestSpec } from './digest.js';
 import { describeQuery, describeTable } from './introspect.js';
@@ -10,6 +19,9 @@ import { fetchByKeys, keyBoundaries, readAll, readKeyset } from './read.js';
 import { quoteTable } from './sql.js';
 import { PostgresStateStore } from './state.js';
 import { PostgresWriter } from './write.js';
+
+/** Connections the server closed or that failed: never reused. */
+const broken = new WeakSet<pg.Client>();
 
 export class PostgresDialect implements Dialect {
   readonly name = 'postgres' as const;
@@ -23,11 +35,18 @@ export class PostgresDialect implements Dialect {
 
   private async connect(): Promise<pg.Client> {
     const client = await connectPostgres(this.url);
+    client.on('error', () => broken.add(client));
+    client.on('end', () => broken.add(client));
     this.clients.push(client);
     return client;
   }
 
+  /** The connection for short queries; replaced when the server dropped it. */
   private async shared(): Promise<pg.Client> {
+    if (this.main && broken.has(this.main)) {
+      this.forget(this.main);
+      this.main = null;
+    }
     this.main ??= await this.connect();
     return this.main;
   }
@@ -54,7 +73,12 @@ export class PostgresDialect implements Dialect {
     }
   }
 
-  async keyBoundaries(spec: { from: RowSource; columns: Column[]; key: number[]; every: number }): Promise<Row[]> {
+  async keyBoundaries(spec: {
+    from: RowSource;
+    columns: Column[];
+    key: number[];
+    every: number;
+  }): Promise<Row[]> {
     return keyBoundaries(await this.shared(), spec);
   }
 
@@ -79,7 +103,14 @@ export class PostgresDialect implements Dialect {
 
   async state(table: string): Promise<StateStore> {
     // Its own connection, so the store's short transactions never mix with a batch's.
-    return new PostgresStateStore(await this.connect(), table);
+    const client = await this.connect();
+    const store = new PostgresStateStore(client, table);
+    const close = store.close.bind(store);
+    store.close = async () => {
+      this.forget(client);
+      await close();
+    };
+    return store;
   }
 
   private forget(client: pg.Client): void {

@@ -117,7 +117,13 @@ export async function keyBoundaries(
   spec: { from: RowSource; columns: Column[]; key: number[]; every: number },
 ): Promise<Row[]> {
   const keyColumns = spec.key.map((i) => spec.columns[i]!);
-  const read: ReadSpec = { from: spec.from, columns: keyColumns, key: keyColumns.map((_, i) => i), batchSize: 1, after: null };
+  const read: ReadSpec = {
+    from: spec.from,
+    columns: keyColumns,
+    key: keyColumns.map((_, i) => i),
+    batchSize: 1,
+    after: null,
+  };
   const decode = rowDecoder(keyColumns);
   const first = keysetSql(read, false).replace(/ LIMIT 1$/, ` OFFSET ${spec.every - 1} LIMIT 1`);
   const next = keysetSql(read, true).replace(/ LIMIT 1$/, ` OFFSET ${spec.every - 1} LIMIT 1`);

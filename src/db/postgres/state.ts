@@ -173,11 +173,13 @@ export class PostgresStateStore implements StateStore {
     await this.client.query('BEGIN');
     try {
       // One planner per table at a time; the second finds the rows and leaves them.
-      await this.client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`cache-migrate:${plan}:${table}`]);
-      const r = await this.client.query(`SELECT 1 FROM ${this.table} WHERE plan = $1 AND table_name = $2 LIMIT 1`, [
-        plan,
-        table,
+      await this.client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+        `cache-migrate:${plan}:${table}`,
       ]);
+      const r = await this.client.query(
+        `SELECT 1 FROM ${this.table} WHERE plan = $1 AND table_name = $2 LIMIT 1`,
+        [plan, table],
+      );
       if ((r.rowCount ?? 0) === 0) {
         await this.client.query(
           `INSERT INTO ${this.table} (plan, table_name, chunk, mapping_hash, range_start, range_end)
@@ -214,6 +216,10 @@ export class PostgresStateStore implements StateStore {
       `UPDATE ${this.table} SET warmed_key = $4, updated_at = now() WHERE plan = $1 AND table_name = $2 AND chunk = $3`,
       [plan, table, chunk, warmedKey],
     );
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => undefined);
   }
 
   async reset(plan: string, tables: string[] | null, owner: string): Promise<void> {

@@ -1,0 +1,282 @@
+// `migrate verify` through the built CLI against real servers: equal after a correct run (exit 0), then every
+// injected fault found with its exact key (exit 3, on stderr and in the NDJSON report): a row updated, deleted
+// and inserted in the target, a duplicated row in a key-less table, a stale and a missing cache entry.
+// pg -> pg exercises the in-database digests with bisection (bigint key, several chunks) and the streamed
+// comparison (text key); mysql -> pg the streamed comparison across dialects.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli, writePlan } from '../helpers/cli.js';
+import {
+  createMysqlDatabase,
+  createPgDatabase,
+  type MysqlTestDatabase,
+  type PgTestDatabase,
+} from '../helpers/databases.js';
+import { parseHostPort, testServers } from '../helpers/env.js';
+import { findKeys, setOn } from '../helpers/memcached-many.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((drop) => drop()));
+});
+
+async function pgDb(name: string): Promise<PgTestDatabase> {
+  const db = await createPgDatabase(name);
+  cleanups.push(() => db.drop());
+  return db;
+}
+
+async function mysqlDb(name: string): Promise<MysqlTestDatabase> {
+  const db = await createMysqlDatabase(name);
+  cleanups.push(() => db.drop());
+  return db;
+}
+
+/** Deletes one key on one server with the text protocol (independent of the client under test). */
+function deleteOn(server: string, key: string): Promise<void> {
+  const { host, port } = parseHostPort(server);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    socket.on('error', reject);
+    socket.on('data', (d: Buffer) => {
+      socket.end();
+      if (d.toString().startsWith('DELETED')) resolve();
+      else reject(new Error(`memcached ${server}: delete ${key}: ${d.toString().trim()}`));
+    });
+    socket.write(`delete ${key}\r\n`);
+  });
+}
+
+interface Event {
+  event: string;
+  [k: string]: unknown;
+}
+
+function events(stdout: string): Event[] {
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Event);
+}
+
+function report(
+  planFile: string,
+  name: string,
+): { table: string; key: string; in: string; problem: string }[] {
+  return readFileSync(join(dirname(planFile), `${name}.mismatches.ndjson`), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+}
+
+const sortKeys = (rows: { table: string; key: string; in: string; problem: string }[]) =>
+  rows.map((r) => `${r.table} ${r.key} ${r.in} ${r.problem}`).sort();
+
+describe('migrate verify pg -> pg', () => {
+  it('exits 0 after a correct run, then finds every injected fault with its exact key (exit 3)', async () => {
+    const db = await pgDb('verify pg faults');
+    await db.client.query(`
+      CREATE SCHEMA src; CREATE SCHEMA dst;
+      CREATE TABLE src.orders (id bigint PRIMARY KEY, customer_id int, sku varchar(32), qty int,
+        price numeric(12,2), created_at timestamptz, note text, paid boolean, attrs jsonb, data bytea);
+      INSERT INTO src.orders SELECT g, g % 1000, 'SKU-' || g, g % 7, (g * 1.37)::numeric(12,2),
+        '2024-01-01 00:00:00.000001+00'::timestamptz + g * interval '1.000123 second',
+        CASE WHEN g % 10 = 0 THEN NULL WHEN g % 10 = 1 THEN '' ELSE E'n\\t"q" ü 😀 ' || g END,
+        g % 2 = 0, jsonb_build_object('a', g, 'n', 12345678901234567890),
+        CASE WHEN g % 5 = 0 THEN NULL ELSE decode(lpad(to_hex(g % 256), 2, '0') || '00ff', 'hex') END
+      FROM generate_series(1, 120000) g;
+      CREATE TABLE dst.orders (LIKE src.orders INCLUDING ALL);
+      CREATE TABLE src.accounts (code text PRIMARY KEY, balance numeric(14,2), opened date);
+      INSERT INTO src.accounts SELECT 'acc-' || lpad(g::text, 4, '0'), g * 10.5, date '2020-01-01' + g
+        FROM generate_series(1, 3000) g;
+      CREATE TABLE dst.accounts (LIKE src.accounts INCLUDING ALL);
+      CREATE TABLE src.events (kind text, n int, payload text);
+      INSERT INTO src.events SELECT 'k' || (g % 3), g, repeat('x', g % 20) FROM generate_series(1, 5000) g;
+      CREATE TABLE dst.events (LIKE src.events);`);
+    const prefix = `v${randomBytes(4).toString('hex')}:`;
+    const name = `verify${randomBytes(3).toString('hex')}`;
+    const file = writePlan(`version: 1
+name: ${name}
+source:
+  url: ${db.url}
+target:
+  url: ${db.url}
+cache:
+  servers: [${testServers.memcachedServers.join(', ')}]
+  prefix: "${prefix}"
+  ttl: 1800
+tables:
+  - source: src.orders
+    target: dst.orders
+    cache: { key: "o:{id}" }
+  - source: src.accounts
+    target: dst.accounts
+    cache: { key: "a:{code}" }
+  - source: src.events
+    target: dst.events
+    cache: { key: "e:{kind}", value: "column:kind" }
+`);
+    const run = await runCli(['run', file, '--no-progress']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+
+    const clean = await runCli(['verify', file, '--json']);
+    expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+    const summary = events(clean.stdout).find((e) => e.event === 'summary') as unknown as {
+      ok: boolean;
+      tables: { table: string; counts: Record<string, number> }[];
+    };
+    expect(summary.ok).toBe(true);
+    const counts = Object.fromEntries(summary.tables.map((t) => [t.table, t.counts]));
+    expect(counts['dst.orders']).toMatchObject({
+      read: 120000,
+      verified: 120000,
+      cached: 120000,
+      mismatches: 0,
+    });
+    expect(counts['dst.accounts']).toMatchObject({ read: 3000, verified: 3000, cached: 3000, mismatches: 0 });
+    expect(counts['dst.events']).toMatchObject({ read: 5000, verified: 5000, cached: 3, mismatches: 0 });
+
+    // The faults: three in the target's keyed table (in different 50,000-row chunks), one in a text-keyed
+    // table, a duplicated row in the key-less table, and two in the cache.
+    await db.client.query(`
+      UPDATE dst.orders SET note = 'tampered' WHERE id = 70001;
+      DELETE FROM dst.orders WHERE id = 12345;
+      INSERT INTO dst.orders SELECT 1000001, customer_id, sku, qty, price, created_at, note, paid, attrs, data
+        FROM dst.orders WHERE id = 2;
+      UPDATE dst.accounts SET balance = balance + 0.01 WHERE code = 'acc-0777';
+      INSERT INTO dst.events SELECT * FROM dst.events WHERE n = 77;`);
+    const found = await findKeys(testServers.memcachedServers, [`${prefix}o:42`, `${prefix}o:43`]);
+    await setOn(found.get(`${prefix}o:42`)!.servers[0]!, `${prefix}o:42`, '{"stale":true}');
+    await deleteOn(found.get(`${prefix}o:43`)!.servers[0]!, `${prefix}o:43`);
+
+    const faults = await runCli(['verify', file, '--no-progress']);
+    expect(faults.code, faults.stdout + faults.stderr).toBe(3);
+    const lines = [
+      'mismatch: dst.orders id=70001: target different (columns: note)',
+      'mismatch: dst.orders id=12345: target missing',
+      'mismatch: dst.orders id=1000001: target extra',
+      'mismatch: dst.orders id=42: cache different',
+      'mismatch: dst.orders id=43: cache missing',
+      'mismatch: dst.accounts code=acc-0777: target different (columns: balance)',
+      'mismatch: dst.events row {"kind":"k2","n":77,"payload":"xxxxxxxxxxxxxxxxx"} (2× in the target, 1× in the source): target extra',
+    ];
+    for (const line of lines) expect(faults.stderr).toContain(line);
+    expect(faults.stderr).toMatch(/verification found 7 mismatching/);
+    expect(sortKeys(report(file, name))).toEqual(
+      sortKeys([
+        { table: 'dst.orders', key: 'id=70001', in: 'target', problem: 'different' },
+        { table: 'dst.orders', key: 'id=12345', in: 'target', problem: 'missing' },
+        { table: 'dst.orders', key: 'id=1000001', in: 'target', problem: 'extra' },
+        { table: 'dst.orders', key: 'id=42', in: 'cache', problem: 'different' },
+        { table: 'dst.orders', key: 'id=43', in: 'cache', problem: 'missing' },
+        { table: 'dst.accounts', key: 'code=acc-0777', in: 'target', problem: 'different' },
+        {
+          table: 'dst.events',
+          key: 'row {"kind":"k2","n":77,"payload":"xxxxxxxxxxxxxxxxx"} (2× in the target, 1× in the source)',
+          in: 'target',
+          problem: 'extra',
+        },
+      ]),
+    );
+    // The summary counts: every other row is verified.
+    expect(faults.stdout).toMatch(/dst\.orders\s+120,000\s+0\s+119,998\s+119,998\s+5\s/);
+
+    // --no-cache leaves the cache alone; --json carries the same mismatches as events.
+    const noCache = await runCli(['verify', file, '--no-cache', '--json']);
+    expect(noCache.code).toBe(3);
+    const mismatches = events(noCache.stdout).filter((e) => e.event === 'mismatch');
+    expect(mismatches.map((e) => `${e.table} ${e.key} ${e.in} ${e.problem}`).sort()).toEqual(
+      [
+        'dst.orders id=70001 target different',
+        'dst.orders id=12345 target missing',
+        'dst.orders id=1000001 target extra',
+        'dst.accounts code=acc-0777 target different',
+        `dst.events row {"kind":"k2","n":77,"payload":"xxxxxxxxxxxxxxxxx"} (2× in the target, 1× in the source) target extra`,
+      ].sort(),
+    );
+    expect(events(noCache.stdout).at(-1)).toMatchObject({ event: 'summary', ok: false });
+
+    // --tables narrows the check.
+    const one = await runCli(['verify', file, '--tables', 'dst.accounts', '--no-progress']);
+    expect(one.code).toBe(3);
+    expect(one.stderr).toContain('mismatch: dst.accounts code=acc-0777: target different (columns: balance)');
+    expect(one.stderr).not.toContain('dst.orders');
+  });
+
+  it('finds a difference in a row-filtered source but never calls rows outside the filter extra', async () => {
+    const db = await pgDb('verify pg where');
+    await db.client.query(`
+      CREATE SCHEMA src; CREATE SCHEMA dst;
+      CREATE TABLE src.t (id int PRIMARY KEY, v text);
+      INSERT INTO src.t SELECT g, 'v' || g FROM generate_series(1, 6000) g;
+      CREATE TABLE dst.t (LIKE src.t INCLUDING ALL);
+      INSERT INTO dst.t SELECT g, 'old' FROM generate_series(100001, 100500) g;`);
+    const name = `vw${randomBytes(3).toString('hex')}`;
+    const file = writePlan(`version: 1
+name: ${name}
+source:
+  url: ${db.url}
+target:
+  url: ${db.url}
+tables:
+  - source: src.t
+    target: dst.t
+    where: "id % 2 = 0"
+`);
+    expect((await runCli(['run', file, '--no-progress'])).code).toBe(0);
+    expect((await runCli(['verify', file, '--no-progress'])).code).toBe(0);
+    await db.client.query("UPDATE dst.t SET v = 'x' WHERE id = 4000");
+    const result = await runCli(['verify', file, '--no-progress']);
+    expect(result.code).toBe(3);
+    expect(sortKeys(report(file, name))).toEqual(['dst.t id=4000 target different']);
+  });
+});
+
+describe('migrate verify mysql -> pg', () => {
+  it('exits 0 after a correct run, then finds an updated, a deleted and an extra row', async () => {
+    const my = await mysqlDb('verify my source');
+    const pg = await pgDb('verify pg target');
+    await my.conn.query(`
+      CREATE TABLE items (id int NOT NULL PRIMARY KEY, name varchar(40), price decimal(12,2),
+        created datetime(6), flag tinyint(1), doc json, raw varbinary(16)) CHARACTER SET utf8mb4;
+      INSERT INTO items SELECT seq, CONCAT('item ', seq, ' ü😀'), seq * 1.25,
+        TIMESTAMPADD(MICROSECOND, seq * 1000123, '2024-01-01 00:00:00'), seq % 2,
+        JSON_OBJECT('a', seq, 'tags', JSON_ARRAY('x', seq)), UNHEX(LPAD(HEX(seq), 8, '0'))
+      FROM seq_1_to_20000;
+      UPDATE items SET name = NULL WHERE id % 100 = 0;`);
+    await pg.client.query(`
+      CREATE TABLE items (id int PRIMARY KEY, name varchar(40), price numeric(12,2), created timestamp(6),
+        flag boolean, doc jsonb, raw bytea);`);
+    const name = `vm${randomBytes(3).toString('hex')}`;
+    const file = writePlan(`version: 1
+name: ${name}
+source:
+  url: ${my.url}
+target:
+  url: ${pg.url}
+tables:
+  - source: items
+`);
+    const run = await runCli(['run', file, '--no-progress']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const clean = await runCli(['verify', file, '--no-progress']);
+    expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+    expect(clean.stdout).toMatch(/items\s+20,000\s+0\s+0\s+20,000\s+0\s/);
+
+    await pg.client.query(`
+      UPDATE items SET price = price + 1 WHERE id = 777;
+      DELETE FROM items WHERE id = 888;
+      INSERT INTO items VALUES (50000, 'extra', 1, '2024-01-01', true, '{}', '\\x00');`);
+    const faults = await runCli(['verify', file, '--no-progress']);
+    expect(faults.code, faults.stdout + faults.stderr).toBe(3);
+    expect(faults.stderr).toContain('mismatch: items id=777: target different (columns: price)');
+    expect(faults.stderr).toContain('mismatch: items id=888: target missing');
+    expect(faults.stderr).toContain('mismatch: items id=50000: target extra');
+    expect(sortKeys(report(file, name))).toEqual(
+      ['items id=50000 target extra', 'items id=777 target different', 'items id=888 target missing'].sort(),
+    );
+  });
+});
