@@ -81,8 +81,8 @@ describe('npm run demo', () => {
       expect(total).toBeGreaterThanOrEqual(100_000);
       expect(total).toBeLessThanOrEqual(160_000);
 
-      const [first, second, ...more] = summaries(run.output);
-      expect(more, 'two runs, two summaries').toHaveLength(0);
+      const [first, second, verify, ...more] = summaries(run.output);
+      expect(more, 'two runs and a verify: three summaries').toHaveLength(0);
       for (const table of TABLES) {
         const n = counts.get(table)!;
         expect(first!.get(table), table).toEqual({
@@ -95,6 +95,7 @@ describe('npm run demo', () => {
           notCached: 0,
         });
         expect(second!.get(table), table).toMatchObject({ read: 0, written: 0, mismatches: 0 });
+        expect(verify!.get(table), table).toMatchObject({ read: n, verified: n, mismatches: 0 });
       }
       expect(run.output).toMatch(/again: it resumes from the checkpoints, and nothing is left to do/);
       expect(run.output).toMatch(/already complete/);
