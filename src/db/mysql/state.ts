@@ -8,26 +8,12 @@ import { createHash } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { LockedError, RuntimeError } from '../../errors.js';
 import type { CheckpointUpdate, ChunkState, StateStore } from '../dialect.js';
+import { type StateRow as BaseStateRow, chunkStateFrom } from '../state-row.js';
 import type { MysqlSession } from './connect.js';
 import { quoteIdent } from './sql.js';
 
-interface StateRow extends mysql.RowDataPacket {
-  plan: string;
-  table_name: string;
-  chunk: string | number;
-  status: string;
-  last_key: string | null;
-  warmed_key: string | null;
-  rows_read: string | number;
-  rows_written: string | number;
-  mismatches: string | number;
-  skipped: string | number;
-  mapping_hash: string;
-  range_start: string | null;
-  range_end: string | null;
-  lease_owner: string | null;
+interface StateRow extends mysql.RowDataPacket, BaseStateRow {
   lease_live: string | number;
-  updated_at: string | null;
 }
 
 const UTC_NOW = mysql.raw('UTC_TIMESTAMP(6)');
@@ -38,24 +24,7 @@ const SELECT_COLS = `plan, table_name, chunk, status, last_key, warmed_key, rows
   skipped, mapping_hash, range_start, range_end, lease_owner, (${LIVE}) AS lease_live, updated_at`;
 
 function toState(r: StateRow): ChunkState {
-  return {
-    plan: r.plan,
-    table: r.table_name,
-    chunk: Number(r.chunk),
-    status: r.status as ChunkState['status'],
-    lastKey: r.last_key,
-    warmedKey: r.warmed_key,
-    rowsRead: Number(r.rows_read),
-    rowsWritten: Number(r.rows_written),
-    mismatches: Number(r.mismatches),
-    skipped: Number(r.skipped),
-    mappingHash: r.mapping_hash,
-    rangeStart: r.range_start,
-    rangeEnd: r.range_end,
-    leaseOwner: r.lease_owner,
-    leaseLive: Number(r.lease_live) === 1,
-    updatedAt: r.updated_at ? new Date(`${r.updated_at.replace(' ', 'T')}Z`) : null,
-  };
+  return chunkStateFrom(r, Number(r.lease_live) === 1);
 }
 
 /** The UPDATE that commits with each batch; matches only while this worker still holds the lease. */

@@ -2,25 +2,11 @@
 import type pg from 'pg';
 import { LockedError } from '../../errors.js';
 import type { CheckpointUpdate, ChunkState, StateStore } from '../dialect.js';
+import { type StateRow as BaseStateRow, chunkStateFrom } from '../state-row.js';
 import { quoteIdent } from './sql.js';
 
-interface StateRow {
-  plan: string;
-  table_name: string;
-  chunk: string;
-  status: string;
-  last_key: string | null;
-  warmed_key: string | null;
-  rows_read: string;
-  rows_written: string;
-  mismatches: string;
-  skipped: string;
-  mapping_hash: string;
-  range_start: string | null;
-  range_end: string | null;
-  lease_owner: string | null;
+interface StateRow extends BaseStateRow {
   lease_live: string;
-  updated_at: string | null;
 }
 
 const SELECT_COLS = `plan, table_name, chunk, status, last_key, warmed_key, rows_read, rows_written, mismatches,
@@ -28,24 +14,7 @@ const SELECT_COLS = `plan, table_name, chunk, status, last_key, warmed_key, rows
   updated_at`;
 
 function toState(r: StateRow): ChunkState {
-  return {
-    plan: r.plan,
-    table: r.table_name,
-    chunk: Number(r.chunk),
-    status: r.status as ChunkState['status'],
-    lastKey: r.last_key,
-    warmedKey: r.warmed_key,
-    rowsRead: Number(r.rows_read),
-    rowsWritten: Number(r.rows_written),
-    mismatches: Number(r.mismatches),
-    skipped: Number(r.skipped),
-    mappingHash: r.mapping_hash,
-    rangeStart: r.range_start,
-    rangeEnd: r.range_end,
-    leaseOwner: r.lease_owner,
-    leaseLive: r.lease_live === 't',
-    updatedAt: r.updated_at ? new Date(`${r.updated_at.replace(' ', 'T').replace(/\+00$/, '')}Z`) : null,
-  };
+  return chunkStateFrom(r, r.lease_live === 't');
 }
 
 /** The UPDATE that commits with each batch; matches only while this worker still holds the lease. */

@@ -6,6 +6,7 @@
  */
 import { LockedError } from '../../errors.js';
 import type { CheckpointUpdate, ChunkState, StateStore } from '../dialect.js';
+import { type StateRow as BaseStateRow, chunkStateFrom } from '../state-row.js';
 import type { Param } from './codec.js';
 import type { SqliteConnection } from './connection.js';
 import { placeholders, quoteIdent } from './sql.js';
@@ -13,21 +14,8 @@ import { placeholders, quoteIdent } from './sql.js';
 const NOW_MS = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
 const NOW_TEXT = "strftime('%Y-%m-%d %H:%M:%f', 'now')";
 
-interface StateRow {
-  plan: string;
-  table_name: string;
-  chunk: bigint;
-  status: string;
-  last_key: string | null;
-  warmed_key: string | null;
-  rows_read: bigint;
-  rows_written: bigint;
-  mismatches: bigint;
-  skipped: bigint;
-  mapping_hash: string;
-  lease_owner: string | null;
+interface StateRow extends BaseStateRow {
   lease_live: bigint;
-  updated_at: string | null;
 }
 
 const SELECT_COLS = `plan, table_name, chunk, status, last_key, warmed_key, rows_read, rows_written, mismatches,
@@ -35,22 +23,7 @@ const SELECT_COLS = `plan, table_name, chunk, status, last_key, warmed_key, rows
   updated_at`;
 
 function toState(r: StateRow): ChunkState {
-  return {
-    plan: r.plan,
-    table: r.table_name,
-    chunk: Number(r.chunk),
-    status: r.status as ChunkState['status'],
-    lastKey: r.last_key,
-    warmedKey: r.warmed_key,
-    rowsRead: Number(r.rows_read),
-    rowsWritten: Number(r.rows_written),
-    mismatches: Number(r.mismatches),
-    skipped: Number(r.skipped),
-    mappingHash: r.mapping_hash,
-    leaseOwner: r.lease_owner,
-    leaseLive: r.lease_live === 1n,
-    updatedAt: r.updated_at ? new Date(`${r.updated_at.replace(' ', 'T')}Z`) : null,
-  };
+  return chunkStateFrom(r, r.lease_live === 1n);
 }
 
 /** The UPDATE that commits with each batch; matches only while this worker still holds the lease. */
