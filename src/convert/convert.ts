@@ -6,7 +6,8 @@
  *
  * A converter is up to three steps, chosen once per column pair:
  * 1. zero dates (a date/timestamp source): MySQL's `0000-00-00`, `2024-00-10` have no equivalent anywhere:
- *    an error, or NULL with `zeroDates: null`. Never 1970-01-01 or 0001-01-01.
+ *    an error, or NULL with `zeroDates: null` (each one reported through `onZeroDateNull`, so it is
+ *    counted). Never 1970-01-01 or 0001-01-01.
  * 2. the kind conversion (identity for the same kind): see {@link kindConverter}.
  * 3. what the target column can hold, from its database type (see {@link targetGuards}): integer ranges
  *    (BIGINT UNSIGNED max into a PostgreSQL bigint is an error, not a wrap), DECIMAL precision and scale (more
@@ -43,6 +44,8 @@ export interface ConvertOptions {
   zeroDates?: 'error' | 'null';
   /** The target database, for the limits of its types; unknown: only the limits common to all. */
   target?: DialectName;
+  /** Called for each zero date written as NULL (`zeroDates: null`), so the engine can count them. */
+  onZeroDateNull?: () => void;
 }
 
 const identity: Converter = (v) => v;
@@ -317,9 +320,13 @@ function isZeroDate(v: string): boolean {
 function zeroDateGuard(from: Column, options: ConvertOptions): Converter | null {
   if (from.kind !== 'date' && from.kind !== 'timestamp' && from.kind !== 'timestamptz') return null;
   const toNull = options.zeroDates === 'null';
+  const counted = options.onZeroDateNull;
   return (v) => {
     if (typeof v !== 'string' || !isZeroDate(v)) return v;
-    if (toNull) return null;
+    if (toNull) {
+      counted?.();
+      return null;
+    }
     throw new ValueError(
       `MySQL zero date '${v}' has no real date to convert to; set \`zeroDates: null\` to write NULL instead`,
     );

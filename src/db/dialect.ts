@@ -186,6 +186,14 @@ export interface Dialect {
     limit?: number;
   }): Promise<{ count: number; digest: string; lastKey: Row | null }>;
   openWriter(spec: WriteSpec): Promise<Writer>;
+  /**
+   * `createTables`: the DDL that creates a table of these columns (types already mapped for this database
+   * by `type-map.ts`, names as in the target) with a PRIMARY KEY on `key` (none when empty); every
+   * identifier quoted. Shown by `--dry-run`, run by `createTable`.
+   */
+  createTableSql?(ref: TableRef, columns: Column[], key: string[]): Promise<string[]>;
+  /** Runs exactly the statements of `createTableSql`. */
+  createTable?(ref: TableRef, columns: Column[], key: string[]): Promise<void>;
   /** The checkpoint store in the state table of that name (its own connection). */
   state(table: string): Promise<StateStore>;
   close(): Promise<void>;

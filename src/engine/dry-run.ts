@@ -5,7 +5,8 @@
  */
 import { isSkip } from '../cache/key-template.js';
 import type { Row } from '../convert/value.js';
-import { NotYetError } from '../errors.js';
+import type { Dialect } from '../db/dialect.js';
+import { DataError, MigrateError, NotYetError } from '../errors.js';
 import type { Plan } from '../plan/schema.js';
 import { compareRows } from './compare.js';
 import { convertRows } from './convert-rows.js';
@@ -27,6 +28,13 @@ export interface TrialResult {
   sampleKey: string | null;
   maxKeyBytes: number;
   maxValueBytes: number;
+  /** Zero dates in the sample that would be written as NULL (`zeroDates: null`). */
+  nulled: number;
+  /**
+   * `createTables`: the target table does not exist; a real run creates it with these statements. The
+   * dry run does not (MySQL commits DDL at once), so there is no trial write for the table.
+   */
+  createSql: string[] | null;
 }
 
 export async function dryRun(
@@ -77,25 +85,10 @@ async function trial(
     sampleKey: null,
     maxKeyBytes: 0,
     maxValueBytes: 0,
+    nulled: m.totals.nulled,
+    createSql: m.createSql,
   };
-  const writer = await target.openWriter({
-    ref: m.targetRef,
-    columns: m.targetColumns,
-    key: m.key,
-    onConflict: m.options.onConflict,
-    stateTable: '',
-    label: m.label,
-  });
-  try {
-    if (!writer.trialBatch) throw new NotYetError(`--dry-run against a ${target.name} target`);
-    const written = await writer.trialBatch(rows);
-    result.wouldWrite = written.written;
-    if (written.readBack && m.key.length > 0) {
-      result.mismatches = compareRows(m, rows, rows.map(m.rowJson), written.readBack);
-    }
-  } finally {
-    await writer.close();
-  }
+  if (!m.createSql) await trialWrite(target, m, rows, result);
   if (m.cache && plan.cache) {
     for (const row of rows) {
       const key = m.cache.render(row);
@@ -119,4 +112,55 @@ async function trial(
     }
   }
   return result;
+}
+
+/** Writes the sample in a transaction that is rolled back, and compares what the target would hold. */
+async function trialWrite(target: Dialect, m: TableMapping, rows: Row[], result: TrialResult): Promise<void> {
+  const writer = await target.openWriter({
+    ref: m.targetRef,
+    columns: m.targetColumns,
+    key: m.key,
+    onConflict: m.options.onConflict,
+    stateTable: '',
+    label: m.label,
+  });
+  try {
+    if (!writer.trialBatch) throw new NotYetError(`--dry-run against a ${target.name} target`);
+    const written = await writer.trialBatch(rows).catch((error: unknown) => {
+      throw trialError(m, error);
+    });
+    result.wouldWrite = written.written;
+    if (written.readBack && m.key.length > 0) {
+      result.mismatches = compareRows(m, rows, written.readBack);
+    }
+  } finally {
+    await writer.close();
+  }
+}
+
+/**
+ * A value the target refused in the trial write (SQLSTATE class 22: data exception, 23: constraint) as a
+ * DataError naming the table and, where the database says, the column; anything else as it is.
+ */
+function trialError(m: TableMapping, error: unknown): unknown {
+  if (error instanceof MigrateError) return error;
+  const e = error as {
+    code?: unknown;
+    sqlState?: unknown;
+    column?: unknown;
+    where?: unknown;
+    message?: unknown;
+  };
+  const state = typeof e.sqlState === 'string' ? e.sqlState : typeof e.code === 'string' ? e.code : '';
+  if (!/^(22|23)/.test(state)) return error;
+  const message = typeof e.message === 'string' ? e.message : String(error);
+  const column =
+    typeof e.column === 'string'
+      ? e.column
+      : (/, column (.+?): /.exec(String(e.where ?? ''))?.[1] ?? /column '(.+?)'/.exec(message)?.[1]);
+  return new DataError(
+    { table: m.label, ...(column ? { column } : {}) },
+    `the target refused the trial batch: ${message} (SQLSTATE ${state})`,
+    { cause: error, hint: 'fix the source value, or change the target column type so that it can hold it' },
+  );
 }

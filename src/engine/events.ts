@@ -11,12 +11,23 @@ export interface TableCounts {
   mismatches: number;
   /** Rows not migrated (rejected values under `invalid: skip`). */
   skipped: number;
+  /** MySQL zero dates written as NULL (`zeroDates: null`); the rows are migrated. */
+  nulled: number;
   /** Rows migrated but not cached, by reason (bad key, value too large, NULL column, server down). */
   cacheSkipped: Record<string, number>;
 }
 
 export function emptyCounts(): TableCounts {
-  return { read: 0, written: 0, cached: 0, verified: 0, mismatches: 0, skipped: 0, cacheSkipped: {} };
+  return {
+    read: 0,
+    written: 0,
+    cached: 0,
+    verified: 0,
+    mismatches: 0,
+    skipped: 0,
+    nulled: 0,
+    cacheSkipped: {},
+  };
 }
 
 /** Adds `b` into `a`. */
@@ -27,6 +38,7 @@ export function addCounts(a: TableCounts, b: TableCounts): void {
   a.verified += b.verified;
   a.mismatches += b.mismatches;
   a.skipped += b.skipped;
+  a.nulled += b.nulled;
   for (const [why, n] of Object.entries(b.cacheSkipped)) a.cacheSkipped[why] = (a.cacheSkipped[why] ?? 0) + n;
 }
 
@@ -50,6 +62,8 @@ export type MigrateEvent =
       alreadyDone: boolean;
     }
   | { event: 'table-skip'; table: string; reason: string }
+  /** `createTables`: the target table did not exist and was created with these statements. */
+  | { event: 'table-created'; table: string; sql: string[] }
   | { event: 'batch'; table: string; chunk: number; rows: number; lastKey: string; counts: TableCounts }
   | { event: 'warning'; table?: string; message: string }
   | ({ event: 'mismatch' } & Mismatch)

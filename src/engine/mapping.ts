@@ -6,12 +6,15 @@
 import { createHash } from 'node:crypto';
 import { compileKeyTemplate, type KeyRenderer, templateColumns } from '../cache/key-template.js';
 import { type Converter, converterFor } from '../convert/convert.js';
+import { rowEquality } from '../convert/row-equal.js';
 import { columnValueEncoder, rowJsonEncoder } from '../convert/row-json.js';
 import type { Column, Row } from '../convert/value.js';
-import type { Dialect, RowSource, TableRef } from '../db/dialect.js';
+import type { Dialect, RowSource, TableInfo, TableRef } from '../db/dialect.js';
 import { formatTableRef, parseTableRef } from '../db/dialect.js';
-import { NotYetError, renderPlanPath, SchemaError, type SchemaProblem } from '../errors.js';
+import { mapColumns, TypeMapError } from '../db/type-map.js';
+import { NotYetError, RuntimeError, renderPlanPath, SchemaError, type SchemaProblem } from '../errors.js';
 import { type Plan, type ResolvedTableOptions, resolveTableOptions, targetName } from '../plan/schema.js';
+import { emptyCounts, type TableCounts } from './events.js';
 
 export interface CacheMapping {
   render: KeyRenderer;
@@ -36,9 +39,21 @@ export interface TableMapping {
   estimatedRows: number;
   options: ResolvedTableOptions;
   cache: CacheMapping | null;
-  /** Canonical JSON of a converted row: the row's canonical form for checks (and the `json` cache value). */
+  /** Canonical JSON of a converted row: the row's canonical form (and the `json` cache value). */
   rowJson: (row: Row) => string;
+  /** Canonical equality of two converted/target rows, and the columns where they differ. */
+  rowEquality: ReturnType<typeof rowEquality>;
   mappingHash: string;
+  /**
+   * `createTables`: the target table does not exist yet; these statements create it (the target columns
+   * above are its mapped columns). Null: the table exists.
+   */
+  createSql: string[] | null;
+  /**
+   * The table's counts in this process. The converters count the zero dates they write as NULL here
+   * (`nulled`: they see rows, not chunks); a run adds its chunks' counts to the same object.
+   */
+  totals: TableCounts;
 }
 
 /** Collects every problem of a table before failing, so the user fixes them in one go. */
@@ -97,15 +112,28 @@ export async function resolveTable(
   }
   const kept = sourceCols.filter((c) => rename[c.name] !== false);
   const targetRef = parseTableRef(label);
-  const targetInfo = await target.describeTable(targetRef);
+  let targetInfo = await target.describeTable(targetRef);
+  let createSql: string[] | null = null;
   if (!targetInfo) {
-    if (options.createTables) throw new NotYetError('`createTables: true` (creating target tables)');
-    const message = `table ${label} does not exist in the target (${target.display})`;
-    throw new SchemaError(`${path}.target: ${message}`, {
-      hint: 'create it first (or set createTables: true once that is available)',
-      problems: [{ path: ['tables', index, table.target ? 'target' : 'source'], message }],
-    });
+    const at = ['tables', index, table.target ? 'target' : 'source'];
+    if (!options.createTables) {
+      const message = `table ${label} does not exist in the target (${target.display})`;
+      throw new SchemaError(`${path}.target: ${message}`, {
+        hint: 'create it first, or set `createTables: true` to create it from the source schema',
+        problems: [{ path: at, message }],
+      });
+    }
+    const targetKey = sourceKey
+      .filter((k) => kept.some((c) => c.name === k))
+      .map((k) => renamedTo(rename, k));
+    const planned = await plannedTable(target, source, targetRef, kept, rename, targetKey, at);
+    targetInfo = planned.info;
+    createSql = planned.sql;
   }
+  const totals = emptyCounts();
+  const onZeroDateNull = () => {
+    totals.nulled++;
+  };
   const targetCols: Column[] = [];
   const converters: Converter[] = [];
   for (const col of kept) {
@@ -120,7 +148,11 @@ export async function resolveTable(
       );
       continue;
     }
-    const convert = converterFor(col, tcol, { zeroDates: options.zeroDates, target: target.name });
+    const convert = converterFor(col, tcol, {
+      zeroDates: options.zeroDates,
+      target: target.name,
+      onZeroDateNull,
+    });
     if (!convert) {
       problems.add(
         ['columns'],
@@ -166,7 +198,10 @@ export async function resolveTable(
   if (planCache && planCache.warm !== 'off' && table.cache?.key) {
     for (const name of templateCols.length ? templateColumns(table.cache.key) : []) {
       if (!templateCols.some((c) => c.name === name)) {
-        problems.add(['cache', 'key'], `{${name}} is not a migrated source column (${names(templateCols)})`);
+        problems.add(
+          ['cache', 'key'],
+          `{${name}} is not a migrated source column of table ${label} (${names(templateCols)})`,
+        );
       }
     }
     const valueSpec = table.cache.value ?? 'json';
@@ -176,8 +211,12 @@ export async function resolveTable(
     } else {
       const colName = valueSpec.slice('column:'.length);
       const i = templateCols.findIndex((c) => c.name === colName);
-      if (i < 0) problems.add(['cache', 'value'], `column ${colName} is not a migrated source column`);
-      else {
+      if (i < 0) {
+        problems.add(
+          ['cache', 'value'],
+          `column ${colName} is not a migrated source column of table ${label}`,
+        );
+      } else {
         const encode = columnValueEncoder(targetCols[i]!);
         value = (row) => encode(row[i] ?? null);
       }
@@ -226,8 +265,84 @@ export async function resolveTable(
     options,
     cache,
     rowJson,
+    rowEquality: rowEquality(targetCols),
     mappingHash,
+    createSql,
+    totals,
   };
+}
+
+function renamedTo(rename: NonNullable<Plan['tables'][number]['columns']>, name: string): string {
+  const mapped = rename[name];
+  return typeof mapped === 'string' ? mapped : name;
+}
+
+/**
+ * `createTables` for a missing target table: the table as it will be created (the kept source columns,
+ * renamed, with types mapped by `db/type-map.ts`) and its DDL. A column with no exact target type is a
+ * plan problem.
+ */
+async function plannedTable(
+  target: Dialect,
+  source: Dialect,
+  ref: TableRef,
+  kept: Column[],
+  rename: NonNullable<Plan['tables'][number]['columns']>,
+  key: string[],
+  at: (string | number)[],
+): Promise<{ info: TableInfo; sql: string[] }> {
+  if (!target.createTableSql) throw new NotYetError(`\`createTables: true\` into a ${target.name} target`);
+  const label = formatTableRef(ref);
+  let columns: Column[];
+  try {
+    columns = mapColumns(
+      kept.map((c) => ({ ...c, name: renamedTo(rename, c.name) })),
+      key,
+      source.name,
+      target.name,
+    );
+  } catch (error) {
+    if (!(error instanceof TypeMapError)) throw error;
+    const message = `table ${label} cannot be created in the target: ${error.message}`;
+    throw new SchemaError(message, {
+      hint: 'create the table yourself, or drop the column with `<column>: false`',
+      problems: [{ path: at, message }],
+    });
+  }
+  return {
+    info: { ref, columns, primaryKey: key.length > 0 ? key : null, uniqueKeys: [], estimatedRows: 0 },
+    sql: await target.createTableSql(ref, columns, key),
+  };
+}
+
+/**
+ * Runs the mapping's CREATE TABLE (the statements `--dry-run` shows) and resolves the table again against
+ * the table as created, so converters and checks work from what the target really reports.
+ */
+export async function createTargetTable(
+  plan: Plan,
+  m: TableMapping,
+  source: Dialect,
+  target: Dialect,
+): Promise<TableMapping> {
+  if (!m.createSql) return m;
+  if (!target.createTable) throw new NotYetError(`\`createTables: true\` into a ${target.name} target`);
+  try {
+    await target.createTable(
+      m.targetRef,
+      m.targetColumns,
+      m.key.map((i) => m.targetColumns[i]!.name),
+    );
+  } catch (error) {
+    throw new RuntimeError(
+      `table ${m.label}: creating it in the target failed: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+        hint: 'create the table yourself (`migrate run --dry-run` shows the statements) and run again',
+      },
+    );
+  }
+  return resolveTable(plan, m.index, source, target);
 }
 
 function names(cols: Column[]): string {

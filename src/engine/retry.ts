@@ -17,6 +17,7 @@ const TRANSIENT_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT', // mysql2's client-side query timeout (a stall)
   'ER_SERVER_SHUTDOWN',
   'ER_CON_COUNT_ERROR',
   '57P01', // admin_shutdown
@@ -31,8 +32,10 @@ const TRANSIENT_CODES = new Set([
   '40P01', // deadlock_detected
 ]);
 
+// "Query read timeout" is pg's own query_timeout; the dialects' timeouts carry ETIMEDOUT /
+// PROTOCOL_SEQUENCE_TIMEOUT (db/*/connect.ts).
 const TRANSIENT_MESSAGES =
-  /Connection terminated|connection (is )?closed|socket hang up|Client has encountered a connection error|Can't add new command when connection is in closed state/i;
+  /Connection terminated|connection (is )?closed|socket hang up|Client has encountered a connection error|Can't add new command when connection is in closed state|Query read timeout|timeout expired/i;
 
 export function isTransient(error: unknown): boolean {
   for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {

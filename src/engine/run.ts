@@ -11,7 +11,7 @@ import { type Plan, stateTableName, targetName } from '../plan/schema.js';
 import { planChunks } from './chunks.js';
 import type { EngineContext, Reject } from './context.js';
 import { addCounts, type EventSink, emptyCounts, type Mismatch, type TableCounts } from './events.js';
-import { resolveTable, type TableMapping } from './mapping.js';
+import { createTargetTable, resolveTable, type TableMapping } from './mapping.js';
 import { newOwner } from './owner.js';
 import { ReportFiles } from './reports.js';
 import { isTransient, RETRY_DELAYS_MS, withRetries } from './retry.js';
@@ -118,13 +118,19 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       dryRun: false,
     });
     const workers = opts.workers ?? 1;
+    // createTables: missing target tables are created (as `--dry-run` showed) before any chunk is planned.
+    for (const [i, m] of mappings.entries()) {
+      if (!m.createSql) continue;
+      mappings[i] = await createTargetTable(plan, m, source, target);
+      opts.sink.emit({ event: 'table-created', table: m.label, sql: m.createSql });
+    }
     const tables: TableRun[] = [];
     const work: { t: TableRun; chunk: number }[] = [];
     for (const m of mappings) {
       const chunks = await planChunks(ctx, state, m, workers);
       const t: TableRun = {
         m,
-        counts: emptyCounts(),
+        counts: m.totals,
         pending: chunks.length,
         started: 0,
         announced: false,

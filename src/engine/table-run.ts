@@ -15,6 +15,7 @@ import { emptyCounts, type TableCounts } from './events.js';
 import { decodeKey, encodeKey, keyOf } from './key-codec.js';
 import type { TableMapping } from './mapping.js';
 import { ownerIsDead } from './owner.js';
+import { StageTimer } from './timing.js';
 import { warmFromTarget, warmRows } from './warm.js';
 
 export const LEASE_MS = 60_000;
@@ -183,11 +184,14 @@ async function copyKeyed(
       done,
       leaseMs: LEASE_MS,
     }) satisfies CheckpointUpdate;
+  const timer = new StageTimer();
   try {
     let next = it.next();
     next.catch(() => undefined);
     for (;;) {
+      timer.mark('other');
       const step = await next;
+      timer.mark('wait-read');
       if (step.done) {
         finished = true;
         break;
@@ -202,22 +206,28 @@ async function copyKeyed(
         ctx.recordReject(r);
       });
       counts.skipped += skipped;
+      timer.mark('convert');
       const lastSource = source[source.length - 1]!;
       last = encodeKey(keyOf(lastSource, m.key));
       const verify = m.options.verify === 'checksum';
-      const expected = verify ? rows.map(m.rowJson) : null;
+      // The row JSON is only built when it is the cache value (the check compares values directly).
+      const json = ctx.cache && m.cache?.valueIsRowJson ? rows.map(m.rowJson) : null;
+      timer.mark('row-json');
       const result = await writer.writeBatch(rows, checkpoint(rows, 0, skipped, false), verify);
+      timer.mark('write');
       counts.written += result.written;
-      if (expected && result.readBack) {
-        const bad = compareRows(m, rows, expected, result.readBack);
+      if (verify && result.readBack) {
+        const bad = compareRows(m, rows, result.readBack);
         for (const mismatch of bad) ctx.recordMismatch(mismatch);
         counts.verified += rows.length - bad.length;
         counts.mismatches += bad.length;
       }
+      timer.mark('compare');
       if (warming) warmedThrough = await warming;
+      timer.mark('wait-warm');
       if (ctx.cache && m.cache) {
         const batchLast = last;
-        warming = warmRows(ctx, m, rows, expected, counts).then(() => batchLast);
+        warming = warmRows(ctx, m, rows, json, counts, false, result.readBack).then(() => batchLast);
         warming.catch(() => undefined);
       }
       ctx.sink.emit({
@@ -231,6 +241,8 @@ async function copyKeyed(
       if (ctx.shouldStop()) break;
     }
     if (warming) warmedThrough = await warming;
+    timer.mark('wait-warm');
+    timer.report(`${m.label} chunk ${chunkId}`);
     // Marks the table done, records how far the cache is warmed and this run's mismatches, in one last
     // small transaction.
     await writer.writeBatch([], checkpoint([], counts.mismatches, 0, finished), false);

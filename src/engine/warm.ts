@@ -9,7 +9,7 @@ import type { Row } from '../convert/value.js';
 import { RuntimeError } from '../errors.js';
 import type { EngineContext } from './context.js';
 import type { TableCounts } from './events.js';
-import { encodeKey, keyOf } from './key-codec.js';
+import { encodeKey, keyOf, keyStringer } from './key-codec.js';
 import type { TableMapping } from './mapping.js';
 
 const readThroughs = new WeakMap<TableMapping, ReadThrough>();
@@ -91,6 +91,11 @@ export async function warmRows(
   rowJson: string[] | null,
   counts: TableCounts,
   fromTarget = false,
+  /**
+   * The target's rows for this batch as read inside the batch's transaction (the per-batch check). Misses
+   * are then served from them — the committed rows — instead of a second query of the same rows.
+   */
+  committed: Row[] | null = null,
 ): Promise<void> {
   const cache = ctx.cache!;
   const cfg = ctx.cacheConfig!;
@@ -137,12 +142,17 @@ export async function warmRows(
     for (let i = 0; i < p.keys.length; i++) rowByKey.set(p.keys[i]!, p.rows[i]!);
     const res = await rt.fetch(p.keys, async (missing) => {
       const keys = missing.map((k) => keyOf(rowByKey.get(k)!, m.key));
-      const loaded = await ctx.target.fetchByKeys(m.targetRef, m.targetColumns, m.key, keys);
+      const loaded = committed
+        ? fromCommitted(m, committed, keys)
+        : await ctx.target.fetchByKeys(m.targetRef, m.targetColumns, m.key, keys);
       const out = new Map<string, Buffer>();
       for (const row of loaded) {
         const key = mc.render(row);
-        const value = mc.value(row);
-        if (!isSkip(key) && value !== null) out.set(key, value);
+        if (isSkip(key)) continue;
+        // The usual case: the target holds exactly the row just written, whose value is already built.
+        const source = rowByKey.get(key);
+        const value = source && m.rowEquality.equals(source, row) ? expected.get(key)! : mc.value(row);
+        if (value !== null) out.set(key, value);
       }
       return out;
     });
@@ -192,6 +202,21 @@ export async function warmRows(
       );
     }
   }
+}
+
+/** The committed rows whose key is one of `keys`. */
+function fromCommitted(m: TableMapping, committed: Row[], keys: Row[]): Row[] {
+  const keyString = keyStringer(m.key);
+  const byKey = new Map<string, Row>();
+  for (const row of committed) byKey.set(keyString(row), row);
+  const identity = m.key.map((_, i) => i);
+  const wanted = keyStringer(identity);
+  const out: Row[] = [];
+  for (const k of keys) {
+    const row = byKey.get(wanted(k));
+    if (row) out.push(row);
+  }
+  return out;
 }
 
 function keyText(m: TableMapping, row: Row): string {

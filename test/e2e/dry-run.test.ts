@@ -1,7 +1,13 @@
 // `migrate run --dry-run` and online `validate` against real servers: they write nothing anywhere.
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, writePlan } from '../helpers/cli.js';
-import { createPgDatabase, memcachedStats, type PgTestDatabase } from '../helpers/databases.js';
+import {
+  createMysqlDatabase,
+  createPgDatabase,
+  type MysqlTestDatabase,
+  memcachedStats,
+  type PgTestDatabase,
+} from '../helpers/databases.js';
 import { type PrivateMemcached, startPrivateMemcached } from '../helpers/private-memcached.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -116,5 +122,136 @@ describe('dry run', () => {
     const ok = await runCli(['validate', writePlan(planText(db, [mc[0]!]))]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/dst\.items: ~20,000 rows, 3 columns, key id/);
+  });
+});
+
+/** A plan from `source` to `target` with one table and no cache (the cache case has its own). */
+function onePlan(source: string, target: string, table: string, extra = ''): string {
+  return writePlan(`version: 1
+name: dry-fail
+source:
+  url: ${source}
+target:
+  url: ${target}
+tables:
+  - ${table}
+${extra}`);
+}
+
+describe('dry run: what a real run would hit fails it, naming the table and the column', () => {
+  async function mysqlSource(name: string): Promise<MysqlTestDatabase> {
+    const my = await createMysqlDatabase(name);
+    cleanup.push(() => my.drop());
+    return my;
+  }
+
+  it('a missing target column is a plan problem (exit 2)', async () => {
+    const { db } = await setup('dry fail column');
+    await db.client.query('ALTER TABLE dst.items DROP COLUMN price');
+    const r = await runCli([
+      'run',
+      onePlan(db.url, db.url, 'source: src.items\n    target: dst.items'),
+      '--dry-run',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/target table dst\.items has no column price for source column price/);
+  });
+
+  it('a key template naming a column the table does not have is a plan problem (exit 2)', async () => {
+    const { db } = await setup('dry fail template');
+    const file = writePlan(`version: 1
+name: dry-fail
+source:
+  url: ${db.url}
+target:
+  url: ${db.url}
+cache:
+  driver: memory
+tables:
+  - source: src.items
+    target: dst.items
+    cache:
+      key: "item:{sku}"
+`);
+    const r = await runCli(['run', file, '--dry-run']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /plan\.yaml:13:\d+: tables\[0\]\.cache\.key: \{sku\} is not a migrated source column of table dst\.items/,
+    );
+  });
+
+  it('a value longer than the target varchar fails the trial (exit 1)', async () => {
+    const { db } = await setup('dry fail varchar');
+    await db.client.query(`CREATE TABLE dst.short (id int PRIMARY KEY, name varchar(8), price numeric(10,2));
+      UPDATE src.items SET name = 'much too long for eight' WHERE id = 3`);
+    const r = await runCli([
+      'run',
+      onePlan(db.url, db.url, 'source: src.items\n    target: dst.short'),
+      '--dry-run',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /table dst\.short, key id=3, column name: 23 characters do not fit in character varying\(8\)/,
+    );
+    expect((await db.client.query('SELECT 1 FROM dst.short')).rowCount).toBe(0);
+  });
+
+  it('a value the target itself refuses (a CHECK) fails the trial write (exit 1), naming the table', async () => {
+    const { db } = await setup('dry fail check');
+    await db.client.query(`CREATE TABLE dst.checked (id int PRIMARY KEY, name text,
+      price numeric(10,2) CONSTRAINT price_small CHECK (price < 100))`);
+    const r = await runCli([
+      'run',
+      onePlan(db.url, db.url, 'source: src.items\n    target: dst.checked'),
+      '--dry-run',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /table dst\.checked: the target refused the trial batch: .*price_small.*SQLSTATE 23514/,
+    );
+  });
+
+  it('BIGINT UNSIGNED into int4 fails the trial (exit 1)', async () => {
+    const my = await mysqlSource('dry fail unsigned');
+    const pg = await createPgDatabase('dry fail unsigned dst');
+    cleanup.push(() => pg.drop());
+    await my.conn.query(`CREATE TABLE big (id int PRIMARY KEY, u bigint unsigned);
+      INSERT INTO big VALUES (1, 1), (2, 18446744073709551615)`);
+    await pg.client.query('CREATE TABLE big (id int PRIMARY KEY, u int4)');
+    const r = await runCli(['run', onePlan(my.url, pg.url, 'source: big'), '--dry-run']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /table big, key id=2, column u: 18446744073709551615 is out of range for integer/,
+    );
+  });
+
+  it('a zero date without zeroDates fails the trial (exit 1); with zeroDates: null it passes', async () => {
+    const my = await mysqlSource('dry fail zero');
+    const pg = await createPgDatabase('dry fail zero dst');
+    cleanup.push(() => pg.drop());
+    await my.conn.query(`SET sql_mode = ''; CREATE TABLE ev (id int PRIMARY KEY, d date);
+      INSERT INTO ev VALUES (1, '2024-01-01'), (2, '0000-00-00')`);
+    await pg.client.query('CREATE TABLE ev (id int PRIMARY KEY, d date)');
+    const r = await runCli(['run', onePlan(my.url, pg.url, 'source: ev'), '--dry-run']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/table ev, key id=2, column d: MySQL zero date '0000-00-00'.*zeroDates: null/);
+    const ok = await runCli([
+      'run',
+      onePlan(my.url, pg.url, 'source: ev\n    zeroDates: "null"'),
+      '--dry-run',
+    ]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+  });
+
+  it('an unreachable memcached server fails it (exit 1), naming the server', async () => {
+    const { db, mc } = await setup('dry fail memcached');
+    const dead = mc[0]!;
+    dead.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    const r = await runCli(['run', writePlan(planText(db, mc)), '--dry-run']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`memcached ${dead.address}`);
+    expect(r.stderr).toMatch(/does not answer/);
   });
 });

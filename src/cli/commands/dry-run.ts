@@ -40,8 +40,17 @@ export async function dryRunCommand(loaded: LoadedPlan, opts: CommonOptions): Pr
 function describe(r: TrialResult): string {
   const lines = [
     `  ${r.table}: ~${r.estimatedRows.toLocaleString('en-US')} rows, key ${r.key.length ? r.key.join(', ') : '(none: copied in one transaction)'}`,
-    `    sample of ${r.sampled} rows: ${r.converted} converted, ${r.rejected} rejected, ${r.wouldWrite} would be written`,
+    `    sample of ${r.sampled} rows: ${r.converted} converted, ${r.rejected} rejected, ` +
+      (r.createSql ? 'no trial write (the table does not exist yet)' : `${r.wouldWrite} would be written`),
   ];
+  if (r.createSql) {
+    lines.push(
+      '    the target table does not exist: a real run creates it first (createTables), with:',
+      ...r.createSql.flatMap((sql) => `${sql};`.split('\n').map((l) => `      ${l}`)),
+      '    (not created now: the dry run changes nothing, and MySQL would commit DDL at once)',
+    );
+  }
+  if (r.nulled > 0) lines.push(`    ${r.nulled} zero dates would be written as NULL (zeroDates: null)`);
   if (r.sampleKey !== null || Object.keys(r.cacheSkipped).length > 0) {
     const skipped = Object.entries(r.cacheSkipped).map(([why, n]) => `${n} ${why}`);
     lines.push(

@@ -141,6 +141,7 @@ async function validateOnline(loaded: LoadedPlan, opts: CommonOptions): Promise<
       key: m.key.map((i) => m.targetColumns[i]!.name),
       columns: m.targetColumns.length,
       cache: m.cache !== null,
+      createSql: m.createSql,
     }));
     if (opts.json) {
       print(JSON.stringify({ event: 'validate', ok: true, offline: false, plan: plan.name, tables }));
@@ -155,6 +156,11 @@ async function validateOnline(loaded: LoadedPlan, opts: CommonOptions): Promise<
     for (const t of tables) {
       const key = t.key.length ? `key ${t.key.join(', ')}` : 'no key: copied in one transaction';
       print(`    ${t.table}: ~${t.estimatedRows.toLocaleString('en-US')} rows, ${t.columns} columns, ${key}`);
+      if (t.createSql) {
+        print(
+          '      not in the target yet: `migrate run` creates it (createTables); --dry-run shows the DDL',
+        );
+      }
     }
   } finally {
     await pre.close();

@@ -90,6 +90,12 @@ export class TextSink implements EventSink {
       case 'table-skip':
         if (!this.opts.quiet) this.log(`${event.table}: skipped: ${event.reason}`, process.stdout);
         break;
+      case 'table-created':
+        if (!this.opts.quiet) {
+          const sql = this.opts.verbose ? `:\n${event.sql.join(';\n')}` : ' (createTables)';
+          this.log(`${event.table}: created the target table${sql}`, process.stdout);
+        }
+        break;
       case 'batch': {
         const t = this.totals.get(event.table);
         if (t) t.done += event.rows;

@@ -44,7 +44,10 @@ export function formatSummary(rows: SummaryRow[]): string {
   const reasons = rows.flatMap((r) =>
     Object.entries(r.counts.cacheSkipped).map(([why, n]) => `  ${r.table}: ${fmt(n)} not cached: ${why}`),
   );
-  if (reasons.length) out.push('', ...reasons);
+  const nulled = rows
+    .filter((r) => r.counts.nulled > 0)
+    .map((r) => `  ${r.table}: ${fmt(r.counts.nulled)} zero dates written as NULL (zeroDates: null)`);
+  if (reasons.length || nulled.length) out.push('', ...reasons, ...nulled);
   return `${out.join('\n')}\n`;
 }
 

@@ -9,9 +9,38 @@
  *   `ERROR_FOR_DIVISION_BY_ZERO`, `NO_ENGINE_SUBSTITUTION`; and NOT `NO_BACKSLASH_ESCAPES` (sql.ts relies
  *   on backslash escapes) nor `ANSI_QUOTES`/`PAD_CHAR_TO_FULL_LENGTH`;
  * - READ COMMITTED: fewer gap locks between concurrent workers; every batch is its own transaction.
+ *
+ * Timeouts, so that a stalled network or server is noticed instead of waited on forever:
+ * - TCP keepalive (first probe after 30 s idle): a peer that vanished is noticed even on an idle connection.
+ * - Connect timeout: 10 s (or the query timeout, when that is shorter) for TCP connect, TLS and login.
+ * - Query timeout, client-side (mysql2's per-query `timeout`, given to every `query`/`execute` of the
+ *   connection): a statement without its answer after `MIGRATE_QUERY_TIMEOUT_MS` milliseconds (default
+ *   120000: far more than the biggest batch needs; the environment variable exists for tests and unusually
+ *   slow servers; 0 switches it off) fails with `PROTOCOL_SEQUENCE_TIMEOUT` AND ends its connection: the
+ *   statement may still run in the server, so the connection must not be reused, and dropping it fails
+ *   whatever was queued behind it at once. The engine's retry (engine/retry.ts) takes that for a lost
+ *   connection: the batch's transaction rolls back and the chunk resumes from its checkpoint.
+ *   The streamed single pass over a key-less table (read.ts, on the core connection) is exempt: its life is
+ *   the copy of a whole table; keepalive still catches a dead peer there.
+ * - Ending a connection is bounded: mysql2's end() and destroy() only half-close the socket, which a stalled
+ *   peer never completes; the socket is closed if it is still open 2 s later, so a run that gives up exits.
  */
+import type { Socket } from 'node:net';
 import mysql from 'mysql2/promise';
 import { ConnectionError, maskUrl } from '../../errors.js';
+
+export const DEFAULT_QUERY_TIMEOUT_MS = 120_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+const KEEPALIVE_DELAY_MS = 30_000;
+const END_GRACE_MS = 2_000;
+
+/** The client-side query timeout in ms (0: none), from `MIGRATE_QUERY_TIMEOUT_MS`; see the top of this file. */
+export function queryTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.MIGRATE_QUERY_TIMEOUT_MS?.trim();
+  const n = raw ? Number(raw) : Number.NaN;
+  // setTimeout's limit is 2^31-1 ms; anything unreadable falls back to the default.
+  return Number.isInteger(n) && n >= 0 && n < 2 ** 31 ? n : DEFAULT_QUERY_TIMEOUT_MS;
+}
 
 export const SQL_MODE =
   'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,NO_AUTO_VALUE_ON_ZERO,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
@@ -25,6 +54,8 @@ export interface MysqlSession {
 }
 
 export async function connectMysql(url: string): Promise<MysqlSession> {
+  const timeout = queryTimeoutMs();
+  const connectTimeout = timeout > 0 ? Math.min(CONNECT_TIMEOUT_MS, timeout) : CONNECT_TIMEOUT_MS;
   let conn: mysql.Connection | null = null;
   try {
     conn = await mysql.createConnection({
@@ -35,7 +66,9 @@ export async function connectMysql(url: string): Promise<MysqlSession> {
       dateStrings: true,
       decimalNumbers: false,
       timezone: 'Z',
-      connectTimeout: 10_000,
+      connectTimeout,
+      enableKeepAlive: true,
+      keepAliveInitialDelay: KEEPALIVE_DELAY_MS,
       multipleStatements: false,
       // Statements of literals (multi-row INSERTs of megabytes) skip mysql2's placeholder scan.
       queryFormat: (sql: string, values: unknown) =>
@@ -46,6 +79,7 @@ export async function connectMysql(url: string): Promise<MysqlSession> {
     // A connection that dies later must not crash the process through an unhandled 'error' event: the
     // query in flight fails with it and the engine reports that.
     conn.on('error', () => undefined);
+    guard(conn, timeout);
     await conn.query(
       `SET time_zone = '+00:00', sql_mode = '${SQL_MODE}', net_read_timeout = 600, net_write_timeout = 600`,
     );
@@ -67,6 +101,65 @@ export async function connectMysql(url: string): Promise<MysqlSession> {
       hint: 'check that the server is running, and the host, port, user, password and database in the URL',
     });
   }
+}
+
+/** The core connection's socket (mysql2 keeps it as `stream`). */
+function socketOf(conn: mysql.Connection): Socket | undefined {
+  return (conn as unknown as { connection?: { stream?: Socket } }).connection?.stream;
+}
+
+/** Installs the query timeout and the bounded end described at the top of this file. */
+function guard(conn: mysql.Connection, timeoutMs: number): void {
+  const drop = () => socketOf(conn)?.destroy();
+  const dropLater = () => {
+    const socket = socketOf(conn);
+    if (!socket || socket.destroyed) return;
+    const timer = setTimeout(() => socket.destroy(), END_GRACE_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  };
+  const end = conn.end.bind(conn);
+  conn.end = (async (options?: unknown) => {
+    try {
+      await end(options);
+    } finally {
+      dropLater();
+    }
+  }) as typeof conn.end;
+  const destroy = conn.destroy.bind(conn);
+  conn.destroy = () => {
+    destroy();
+    dropLater();
+  };
+  if (timeoutMs <= 0) return;
+
+  const withTimeout = (sql: unknown): unknown => {
+    if (typeof sql === 'string') return { sql, timeout: timeoutMs };
+    if (sql && typeof sql === 'object' && (sql as { timeout?: unknown }).timeout === undefined) {
+      return { ...sql, timeout: timeoutMs };
+    }
+    return sql;
+  };
+  const onError = (error: unknown): never => {
+    if ((error as { code?: unknown }).code === 'PROTOCOL_SEQUENCE_TIMEOUT' && error instanceof Error) {
+      error.message =
+        `no answer from MySQL/MariaDB within ${timeoutMs} ms (query timeout, MIGRATE_QUERY_TIMEOUT_MS): ` +
+        'the network or the server stalled; the connection was dropped';
+      drop();
+    }
+    throw error;
+  };
+  type Run = (sql: unknown, values?: unknown) => Promise<unknown>;
+  const query = conn.query.bind(conn) as unknown as Run;
+  const execute = conn.execute.bind(conn) as unknown as Run;
+  conn.query = ((sql: unknown, values?: unknown) =>
+    (values === undefined ? query(withTimeout(sql)) : query(withTimeout(sql), values)).catch(
+      onError,
+    )) as unknown as typeof conn.query;
+  conn.execute = ((sql: unknown, values?: unknown) =>
+    (values === undefined ? execute(withTimeout(sql)) : execute(withTimeout(sql), values)).catch(
+      onError,
+    )) as unknown as typeof conn.execute;
 }
 
 export function describe(error: unknown): string {

@@ -12,6 +12,7 @@ import type {
   WriteSpec,
 } from '../dialect.js';
 import { connectMysql, endQuietly, type MysqlSession } from './connect.js';
+import { createTableSql } from './ddl.js';
 import { describeQuery, describeTable } from './introspect.js';
 import { fetchByKeys, keyBoundaries, readAll, readKeyset } from './read.js';
 import { quoteTable } from './sql.js';
@@ -94,6 +95,15 @@ export class MysqlDialect implements Dialect {
       await close();
     };
     return writer;
+  }
+
+  async createTableSql(ref: TableRef, columns: Column[], key: string[]): Promise<string[]> {
+    return createTableSql(ref, columns, key, await this.shared());
+  }
+
+  async createTable(ref: TableRef, columns: Column[], key: string[]): Promise<void> {
+    const session = await this.shared();
+    for (const sql of createTableSql(ref, columns, key, session)) await session.conn.query(sql);
   }
 
   async state(table: string): Promise<StateStore> {

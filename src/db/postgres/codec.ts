@@ -85,3 +85,21 @@ export function paramOf(value: Value): string | Buffer | null {
   if (value === null || typeof value === 'string' || Buffer.isBuffer(value)) return value;
   return typeof value === 'boolean' ? (value ? 't' : 'f') : String(value);
 }
+
+/** Kinds whose text forms never contain a tab, newline or backslash: written to COPY as they are. */
+const PLAIN_KINDS: ReadonlySet<ColumnKind> = new Set([
+  'int',
+  'decimal',
+  'date',
+  'time',
+  'timestamp',
+  'timestamptz',
+  'uuid',
+]);
+
+const plainCopy: CopyEncoder = (v) => (v === null ? '\\N' : typeof v === 'string' ? v : copyEncode(v));
+
+/** The COPY encoder for a column: the per-value escaping checks only where a kind can need them. */
+export function copyEncoderFor(kind: ColumnKind): CopyEncoder {
+  return PLAIN_KINDS.has(kind) ? plainCopy : copyEncode;
+}

@@ -13,6 +13,7 @@ import type {
   WriteSpec,
 } from '../dialect.js';
 import { connectPostgres } from './connect.js';
+import { createTableSql } from './ddl.js';
 import { chunkDigest, type Digest, type DigestSpec } from './digest.js';
 import { describeQuery, describeTable } from './introspect.js';
 import { fetchByKeys, keyBoundaries, readAll, readKeyset } from './read.js';
@@ -99,6 +100,15 @@ export class PostgresDialect implements Dialect {
       this.forget(client);
     };
     return writer;
+  }
+
+  async createTableSql(ref: TableRef, columns: Column[], key: string[]): Promise<string[]> {
+    return createTableSql(ref, columns, key);
+  }
+
+  async createTable(ref: TableRef, columns: Column[], key: string[]): Promise<void> {
+    const client = await this.shared();
+    for (const sql of createTableSql(ref, columns, key)) await client.query(sql);
   }
 
   async state(table: string): Promise<StateStore> {

@@ -3,16 +3,15 @@
  * conflict rule, the read-back for the checksum, and the checkpoint — all in one transaction.
  */
 
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Row } from '../../convert/value.js';
+import { StageTimer } from '../../engine/timing.js';
 import { DataError, RuntimeError } from '../../errors.js';
 import type { BatchResult, CheckpointUpdate, Writer, WriteSpec } from '../dialect.js';
-import { copyEncode } from './codec.js';
+import { type CopyEncoder, copyEncoderFor } from './codec.js';
 import { describe } from './connect.js';
-import { rowDecoder } from './read.js';
+import { fetchByKeys, rowDecoder } from './read.js';
 import { columnList, quoteIdent, quoteTable } from './sql.js';
 import { checkpointSql, checkpointValues } from './state.js';
 
@@ -21,10 +20,18 @@ const STAGE = '"_migrate_stage"';
 export class PostgresWriter implements Writer {
   private readonly names: string[];
   private readonly insertSql: string;
+  /** The INSERT returning the rows as the target stored them: the read-back costs no second query. */
+  private readonly insertReturningSql: string;
   private readonly readBackSql: string;
+  private readonly encoders: CopyEncoder[];
+  private readonly target: string;
+  private readonly keyOf: (row: Row) => Row;
+  /** COPY straight into the target (see writeRows). */
+  private direct = true;
   private readonly decode: (raw: (string | null)[]) => Row;
   private staged = false;
   private inWhole = false;
+  private readonly timer = new StageTimer();
 
   constructor(
     private readonly client: pg.Client,
@@ -32,6 +39,9 @@ export class PostgresWriter implements Writer {
   ) {
     this.names = spec.columns.map((c) => c.name);
     const target = quoteTable(spec.ref);
+    this.target = target;
+    const keyIndexes = spec.key;
+    this.keyOf = (row) => keyIndexes.map((i) => row[i] ?? null);
     const cols = columnList(this.names);
     const keyNames = spec.key.map((i) => this.names[i]!);
     const conflictCols = columnList(keyNames);
@@ -44,6 +54,8 @@ export class PostgresWriter implements Writer {
       conflict = ` ON CONFLICT (${conflictCols}) DO UPDATE SET ${sets}`;
     }
     this.insertSql = `INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${STAGE}${conflict}`;
+    this.insertReturningSql = `${this.insertSql} RETURNING ${cols}`;
+    this.encoders = spec.columns.map((c) => copyEncoderFor(c.kind));
     const on = keyNames.map((n) => `t.${quoteIdent(n)} = s.${quoteIdent(n)}`).join(' AND ');
     this.readBackSql = `SELECT ${columnList(this.names, 't')} FROM ${target} AS t JOIN ${STAGE} AS s ON ${on}`;
     this.decode = rowDecoder(spec.columns);
@@ -61,23 +73,27 @@ export class PostgresWriter implements Writer {
   private async copyInto(table: string, rows: Row[]): Promise<void> {
     const sql = `COPY ${table} (${columnList(this.names)}) FROM STDIN`;
     const stream = this.client.query(copyFrom(sql));
-    await pipeline(Readable.from(encodeChunks(rows)), stream);
+    const done = new Promise<void>((resolve, reject) => {
+      stream.on('finish', resolve);
+      stream.on('error', reject);
+    });
+    for (const chunk of encodeChunks(rows, this.encoders)) stream.write(chunk);
+    stream.end();
+    await done;
   }
 
   async writeBatch(rows: Row[], checkpoint: CheckpointUpdate, readBack: boolean): Promise<BatchResult> {
     await this.ensureStage();
+    const t = this.timer;
+    t.mark('pg-other');
     await this.client.query('BEGIN');
     try {
-      await this.copyInto(STAGE, rows);
-      const inserted = await this.insertChecked();
-      const back = readBack
-        ? (await this.client.query<(string | null)[]>({ text: this.readBackSql, rowMode: 'array' })).rows.map(
-            this.decode,
-          )
-        : null;
+      const { written, back } = await this.writeRows(rows, readBack);
+      t.mark('pg-write');
       await this.saveCheckpoint(checkpoint);
       await this.client.query('COMMIT');
-      return { written: inserted, readBack: back };
+      t.mark('pg-commit');
+      return { written, readBack: back };
     } catch (error) {
       await this.client.query('ROLLBACK').catch(() => undefined);
       throw error;
@@ -88,18 +104,66 @@ export class PostgresWriter implements Writer {
     await this.ensureStage();
     await this.client.query('BEGIN');
     try {
-      await this.copyInto(STAGE, rows);
-      const written = await this.insertChecked();
-      const back = await this.client.query<(string | null)[]>({ text: this.readBackSql, rowMode: 'array' });
-      return { written, readBack: back.rows.map(this.decode) };
+      const { written, back } = await this.writeRows(rows, true);
+      return { written, readBack: back };
     } finally {
       await this.client.query('ROLLBACK').catch(() => undefined);
     }
   }
 
-  private async insertChecked(): Promise<number> {
+  /**
+   * Inside the batch's transaction. While no batch has met a key that is already in the target (a first
+   * run, a resume), rows are COPYed straight into the target — the fastest path, and the same result as
+   * any conflict rule. The first batch that meets an existing key is rolled back to its savepoint and
+   * this writer switches to the staged INSERT … ON CONFLICT for good.
+   */
+  private async writeRows(rows: Row[], readBack: boolean): Promise<{ written: number; back: Row[] | null }> {
+    if (this.direct && rows.length > 0) {
+      await this.client.query('SAVEPOINT direct_copy');
+      try {
+        await this.copyInto(this.target, rows);
+        await this.client.query('RELEASE SAVEPOINT direct_copy');
+        const back = readBack
+          ? await fetchByKeys(
+              this.client,
+              this.target,
+              this.spec.columns,
+              this.spec.key,
+              rows.map(this.keyOf),
+            )
+          : null;
+        return { written: rows.length, back };
+      } catch (error) {
+        if ((error as { code?: string }).code !== '23505' || this.spec.onConflict === 'error') {
+          throw this.dataError(error);
+        }
+        await this.client.query('ROLLBACK TO SAVEPOINT direct_copy');
+        this.direct = false;
+      }
+    }
+    await this.copyInto(STAGE, rows);
+    return this.insertAndReadBack(rows.length, readBack);
+  }
+
+  /**
+   * The INSERT; with `readBack`, the target's rows for every staged key: RETURNING gives the inserted and
+   * updated ones, and only when rows were left alone (`skip`) are they all read by a join on the stage.
+   */
+  private async insertAndReadBack(
+    staged: number,
+    readBack: boolean,
+  ): Promise<{ written: number; back: Row[] | null }> {
+    if (!readBack) return { written: (await this.insertChecked(this.insertSql)).rowCount ?? 0, back: null };
+    const result = await this.insertChecked(this.insertReturningSql);
+    const returned = result.rows as unknown as (string | null)[][];
+    if (returned.length === staged) return { written: returned.length, back: returned.map(this.decode) };
+    const all = await this.client.query<(string | null)[]>({ text: this.readBackSql, rowMode: 'array' });
+    return { written: returned.length, back: all.rows.map(this.decode) };
+  }
+
+  private async insertChecked(text: string): Promise<pg.QueryResult> {
     try {
-      return (await this.client.query(this.insertSql)).rowCount ?? 0;
+      return await this.client.query({ text, rowMode: 'array' });
     } catch (error) {
       throw this.dataError(error);
     }
@@ -166,19 +230,20 @@ export class PostgresWriter implements Writer {
   }
 
   async close(): Promise<void> {
+    this.timer.report(`writer ${this.spec.label}`);
     if (this.inWhole) await this.client.query('ROLLBACK').catch(() => undefined);
     await this.client.end().catch(() => undefined);
   }
 }
 
 /** COPY text in chunks of ~256 rows, so a batch is written as a few large buffers, not one per row. */
-function* encodeChunks(rows: Row[]): Generator<string> {
+function* encodeChunks(rows: Row[], encoders: CopyEncoder[]): Generator<string> {
   let out = '';
   let n = 0;
+  const last = encoders.length - 1;
   for (const row of rows) {
-    let line = '';
-    for (let i = 0; i < row.length; i++) line += (i ? '\t' : '') + copyEncode(row[i] ?? null);
-    out += `${line}\n`;
+    for (let i = 0; i < last; i++) out += `${encoders[i]!(row[i] ?? null)}\t`;
+    out += `${encoders[last]!(row[last] ?? null)}\n`;
     if (++n === 256) {
       yield out;
       out = '';

@@ -9,6 +9,7 @@
 import type { Column, Row } from '../../convert/value.js';
 import type { Dialect, ReadSpec, StateStore, TableInfo, TableRef, Writer, WriteSpec } from '../dialect.js';
 import { type Db, openSqlite, SqliteConnection } from './connection.js';
+import { createTableSql } from './ddl.js';
 import { describeQuery, describeTable } from './introspect.js';
 import { KeyLookup, keyEncoder, readAll, readKeyset, rowDecoder } from './read.js';
 import { quoteTable } from './sql.js';
@@ -85,6 +86,15 @@ export class SqliteDialect implements Dialect {
 
   async openWriter(spec: WriteSpec): Promise<Writer> {
     return new SqliteWriter(this.forWriting(), spec);
+  }
+
+  async createTableSql(ref: TableRef, columns: Column[], key: string[]): Promise<string[]> {
+    return createTableSql(ref, columns, key);
+  }
+
+  async createTable(ref: TableRef, columns: Column[], key: string[]): Promise<void> {
+    const db = this.forWriting().db;
+    for (const sql of createTableSql(ref, columns, key)) db.exec(sql);
   }
 
   async state(table: string): Promise<StateStore> {

@@ -1,0 +1,101 @@
+/**
+ * Child processes under `/usr/bin/time -v`: wall time measured here (monotonic clock, spawn to exit),
+ * peak RSS ("Maximum resident set size") read from time's report, which it writes to a file (-o) so the
+ * child's own stderr stays readable.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+
+export const TIME_BIN = '/usr/bin/time';
+
+export interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Peak RSS of the process in MiB, as /usr/bin/time reports it (0 when unknown). */
+  rssMb: number;
+}
+
+export interface Timed<T> {
+  seconds: number;
+  result: T;
+}
+
+export function haveTime(): boolean {
+  return existsSync(TIME_BIN);
+}
+
+let timeDir: string | undefined;
+let timeSeq = 0;
+function timeFile(): string {
+  timeDir ??= mkdtempSync(join(tmpdir(), 'cache-migrate-bench-time-'));
+  timeSeq++;
+  return join(timeDir, `${timeSeq}.txt`);
+}
+
+function peakRssMb(file: string): number {
+  if (!existsSync(file)) return 0;
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(file, 'utf8'));
+  return m?.[1] ? Number(m[1]) / 1024 : 0;
+}
+
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** stdin of the child: a readable with a file descriptor (another child's stdout), else nothing. */
+  stdin?: Readable;
+  /** Keep stdout as a pipe for the caller instead of collecting it (for `a | b`). */
+  pipeStdout?: boolean;
+  /** Collected output is cut to this many characters (a child chatting for minutes stays bounded). */
+  maxOutput?: number;
+}
+
+export interface Started {
+  child: ChildProcess;
+  done: Promise<ChildResult>;
+}
+
+/** Starts `command args` under /usr/bin/time -v. */
+export function startMeasured(command: string, args: string[], opts: SpawnOptions = {}): Started {
+  const file = timeFile();
+  const child = spawn(TIME_BIN, ['-v', '-o', file, command, ...args], {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
+  });
+  const max = opts.maxOutput ?? 1_000_000;
+  let stdout = '';
+  let stderr = '';
+  if (!opts.pipeStdout) {
+    child.stdout?.on('data', (d: Buffer) => {
+      if (stdout.length < max) stdout += d.toString();
+    });
+  }
+  child.stderr?.on('data', (d: Buffer) => {
+    if (stderr.length < max) stderr += d.toString();
+  });
+  const done = new Promise<ChildResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, rssMb: peakRssMb(file) }));
+  });
+  return { child, done };
+}
+
+export async function timed<T>(run: () => Promise<T>): Promise<Timed<T>> {
+  const started = performance.now();
+  const result = await run();
+  return { seconds: (performance.now() - started) / 1000, result };
+}
+
+/** Throws with the child's last output when it did not exit 0. */
+export function expectSuccess(label: string, r: ChildResult): void {
+  if (r.code === 0) return;
+  const tail = (s: string) => s.trim().split('\n').slice(-15).join('\n');
+  throw new Error(
+    `${label} exited ${r.code ?? r.signal}\n--- stderr ---\n${tail(r.stderr)}\n--- stdout ---\n${tail(r.stdout)}`,
+  );
+}

@@ -1,0 +1,139 @@
+/** The bench's results: medians, ratios against (1) and (2), the issue's targets with pass/fail. */
+import type { Measurement } from './cases.js';
+
+export interface CaseResult {
+  id: string;
+  num: string;
+  label: string;
+  migrate: boolean;
+  runs: Measurement[];
+  skipped?: string;
+  failed?: string;
+  medianSeconds?: number;
+  rowsPerSec?: number;
+  vsCopy?: number;
+  vsBaseline?: number;
+  peakRssMb?: number;
+  rssNote?: string;
+}
+
+export interface Target {
+  text: string;
+  value?: number;
+  want: number;
+  /** 'min': value ≥ want; 'max': value ≤ want. */
+  kind: 'min' | 'max';
+  pass?: boolean;
+  note?: string;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function finishResults(results: CaseResult[], rows: number): void {
+  for (const r of results) {
+    if (r.runs.length === 0) continue;
+    r.medianSeconds = median(r.runs.map((m) => m.seconds));
+    r.rowsPerSec = rows / r.medianSeconds;
+    r.peakRssMb = Math.max(...r.runs.map((m) => m.rssMb));
+    r.rssNote = r.runs.find((m) => m.rssNote)?.rssNote;
+  }
+  const copy = results.find((r) => r.num === '1')?.rowsPerSec;
+  const base = results.find((r) => r.num === '2')?.rowsPerSec;
+  for (const r of results) {
+    if (r.rowsPerSec === undefined) continue;
+    if (copy) r.vsCopy = r.rowsPerSec / copy;
+    if (base) r.vsBaseline = r.rowsPerSec / base;
+  }
+}
+
+export function targets(results: CaseResult[]): Target[] {
+  const rate = (num: string) => results.find((r) => r.num === num)?.rowsPerSec;
+  const ratio = (a: string, b: string) => {
+    const x = rate(a);
+    const y = rate(b);
+    return x !== undefined && y !== undefined ? x / y : undefined;
+  };
+  const migrateRss = results.filter((r) => r.migrate && r.peakRssMb !== undefined);
+  const worst = migrateRss.sort((a, b) => (b.peakRssMb ?? 0) - (a.peakRssMb ?? 0))[0];
+  const list: Target[] = [
+    { text: '(3) copy only ≥ 0.6 × (1) psql \\copy', value: ratio('3', '1'), want: 0.6, kind: 'min' },
+    { text: '(3) copy only ≥ 2 × (7a) pgloader pg→pg', value: ratio('3', '7a'), want: 2, kind: 'min' },
+    { text: '(4) full pg→pg ≥ 4 × (2) baseline', value: ratio('4', '2'), want: 4, kind: 'min' },
+    { text: '(4) full pg→pg ≥ 1.0 × (7a) pgloader pg→pg', value: ratio('4', '7a'), want: 1, kind: 'min' },
+    {
+      text: '(5) full mysql→pg ≥ 1.0 × (7b) pgloader mysql→pg',
+      value: ratio('5', '7b'),
+      want: 1,
+      kind: 'min',
+    },
+    { text: '(6) verify ≥ 5 × (4) full pg→pg', value: ratio('6', '4'), want: 5, kind: 'min' },
+    {
+      text: 'peak RSS of migrate ≤ 200 MB',
+      value: worst?.peakRssMb,
+      want: 200,
+      kind: 'max',
+      note: worst ? `worst: (${worst.num})` : undefined,
+    },
+  ];
+  for (const t of list) {
+    if (t.value !== undefined) t.pass = t.kind === 'min' ? t.value >= t.want : t.value <= t.want;
+  }
+  return list;
+}
+
+const num = (n: number | undefined, digits = 0) =>
+  n === undefined
+    ? '—'
+    : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+export function formatTable(results: CaseResult[], rows: number, repeat: number): string {
+  const header = ['case', 'rows/s (median)', 'vs (1)', 'vs (2)', 'peak RSS MB', 'median s', 'runs'];
+  const body = results.map((r) => {
+    const name = `(${r.num}) ${r.label}`;
+    if (r.skipped || r.failed) {
+      return [name, r.skipped ? `skipped: ${r.skipped}` : `FAILED: ${r.failed}`, '', '', '', '', ''];
+    }
+    return [
+      name,
+      num(r.rowsPerSec),
+      r.vsCopy === undefined ? '—' : `${r.vsCopy.toFixed(2)}×`,
+      r.vsBaseline === undefined ? '—' : `${r.vsBaseline.toFixed(2)}×`,
+      num(r.peakRssMb),
+      num(r.medianSeconds, 2),
+      r.runs.map((m) => m.seconds.toFixed(1)).join(' '),
+    ];
+  });
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...body.map((b) => (b[i]!.length > 60 ? 0 : b[i]!.length))),
+  );
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 || i === 6 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const out = [
+    `${rows.toLocaleString('en-US')} rows, ${repeat} repetition(s) each, median`,
+    line(header),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+  ];
+  for (const b of body) out.push(line(b).trimEnd());
+  const notes = results.filter((r) => r.rssNote).map((r) => `RSS (${r.num}): ${r.rssNote}`);
+  if (notes.length) out.push('', ...notes);
+  return out.join('\n');
+}
+
+export function formatTargets(list: Target[]): string {
+  const out = ['targets (issue 10), ratios of medians measured in this run:'];
+  for (const t of list) {
+    const verdict = t.pass === undefined ? 'n/a ' : t.pass ? 'PASS' : 'FAIL';
+    const value =
+      t.value === undefined
+        ? 'not measured'
+        : t.kind === 'max'
+          ? `${t.value.toFixed(0)} MB`
+          : `${t.value.toFixed(2)}× (want ≥ ${t.want}×)`;
+    out.push(`  ${verdict}  ${t.text}: ${value}${t.note ? ` ${t.note}` : ''}`);
+  }
+  return out.join('\n');
+}
