@@ -6,7 +6,7 @@ import type { Cache } from '../cache/cache.js';
 import { openCache } from '../cache/open.js';
 import type { ChunkState, Dialect } from '../db/dialect.js';
 import { openDialect, pingAll } from '../db/open.js';
-import { ConnectionError, MigrateError, SchemaError, type SchemaProblem, UsageError } from '../errors.js';
+import { ConnectionError, SchemaError, type SchemaProblem, UsageError } from '../errors.js';
 import { type Plan, stateTableName, targetName } from '../plan/schema.js';
 import { planChunks } from './chunks.js';
 import type { EngineContext, Reject } from './context.js';
@@ -81,7 +81,8 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     await pingAll([source, target]);
     const mappings = await resolveAll(plan, indexes, source, target);
     const warm = plan.cache && plan.cache.warm !== 'off' ? plan.cache : null;
-    if (warm) cache = openCache(warm, opts.concurrency);
+    if (warm)
+      cache = openCache(warm, opts.concurrency, (message) => opts.sink.emit({ event: 'warning', message }));
     const owner = newOwner();
     const stateTable = stateTableName(plan);
     const state = await target.state(stateTable);
@@ -260,8 +261,4 @@ async function pool<T>(
   };
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, runner));
   if (failed !== null) throw failed;
-}
-
-export function isMigrateError(e: unknown): e is MigrateError {
-  return e instanceof MigrateError;
 }

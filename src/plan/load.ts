@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
+  type CST,
   type Document,
   isAlias,
   isMap,
@@ -25,8 +26,10 @@ import {
   isSeq,
   LineCounter,
   type Node,
+  Parser,
   parseDocument,
   type Scalar,
+  visit,
   type YAMLError,
 } from 'yaml';
 import { maskUrl, PlanError, type PlanIssue } from '../errors.js';
@@ -63,6 +66,15 @@ export async function loadPlan(file: string, env: Env = process.env): Promise<Lo
 /** loadPlan for text already in memory; `file` is only used in messages. */
 export function parsePlan(text: string, file: string, env: Env = process.env): LoadedPlan {
   const lineCounter = new LineCounter();
+  const deep = tooDeep(text);
+  if (deep !== undefined) {
+    const before = text.slice(0, deep);
+    const at = { line: before.split('\n').length, col: deep - before.lastIndexOf('\n') };
+    const message = `YAML nested more than ${MAX_DEPTH} levels deep (a plan needs a handful)`;
+    throw new PlanError([{ file, ...at, path: '', message }], {
+      hint: 'fix the YAML syntax first; schema checks run once the file parses',
+    });
+  }
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const source = new PlanSource(file, text, doc, lineCounter);
 
@@ -73,7 +85,7 @@ export function parsePlan(text: string, file: string, env: Env = process.env): L
   }
 
   const expansion = interpolate(source, env);
-  const data = stripDropped(doc.toJS({ maxAliasCount: 1000 }));
+  const data = toData(source);
   const parsed = planSchema.safeParse(data);
   const issues = [...expansion.issues];
   for (const zodIssue of (parsed.error?.issues ?? []) as ZodIssueLike[]) {
@@ -382,6 +394,67 @@ function asPlainScalar(text: string): string | number | boolean {
   if (/^(false|False|FALSE)$/.test(text)) return false;
   if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(text)) return Number(text);
   return text;
+}
+
+/**
+ * Deeper nesting than any plan needs: refused before composing, whose recursion it would exhaust (V8 can
+ * even abort the process when that happens while a regular expression is being compiled).
+ */
+const MAX_DEPTH = 64;
+
+/** The offset of a collection nested more than MAX_DEPTH deep, if any (the CST parser does not recurse). */
+function tooDeep(text: string): number | undefined {
+  const stack: [CST.Token | null | undefined, number][] = [];
+  for (const token of new Parser().parse(text)) {
+    stack.push([token, 0]);
+    while (stack.length > 0) {
+      const [t, depth] = stack.pop()!;
+      if (!t) continue;
+      if (t.type === 'document') stack.push([t.value, depth]);
+      else if (t.type === 'block-map' || t.type === 'block-seq' || t.type === 'flow-collection') {
+        if (depth >= MAX_DEPTH) return t.offset;
+        for (const item of t.items) stack.push([item.key, depth + 1], [item.value, depth + 1]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The document as plain data. Aliases can fail here: to an anchor that does not exist, expanding to too
+ * much (the "billion laughs"), or referring to the collection they are in (circular data).
+ */
+function toData(source: PlanSource): unknown {
+  try {
+    return stripDropped(source.doc.toJS({ maxAliasCount: 1000 }));
+  } catch (error) {
+    if (!(error instanceof ReferenceError || error instanceof RangeError)) throw error;
+    let first: Node | undefined;
+    visit(source.doc, {
+      Alias(_, alias) {
+        first ??= alias;
+        const anchor = alias.resolve(source.doc);
+        const [from = 0, to = 0] = anchor?.range ?? [];
+        const circular = anchor && (alias.range?.[0] ?? -1) >= from && (alias.range?.[0] ?? -1) < to;
+        if (!anchor || circular) {
+          first = alias;
+          return visit.BREAK;
+        }
+        return undefined;
+      },
+    });
+    const message =
+      error instanceof RangeError
+        ? 'an alias refers to the collection it is in: a plan cannot be circular'
+        : /unresolved alias/i.test(error.message)
+          ? 'an alias (*name) without an anchor (&name) before it'
+          : 'the aliases expand to too much data (at most 1000 alias uses)';
+    const at = source.nodePosition(first) ?? { line: 1, col: 1 };
+    throw new PlanError([{ file: source.file, ...at, path: '', message: `YAML: ${message}` }], {
+      cause: error,
+      hint: HINT,
+    });
+  }
 }
 
 function stripDropped(value: unknown): unknown {

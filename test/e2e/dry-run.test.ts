@@ -206,8 +206,18 @@ tables:
       '--dry-run',
     ]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(
-      /table dst\.checked: the target refused the trial batch: .*price_small.*SQLSTATE 23514/,
+    expect(r.stderr).toMatch(/table dst\.checked: the target rejected the batch: .*price_small/);
+
+    // A value no converter checks (text into inet): refused by the target in the trial write.
+    await db.client.query('CREATE TABLE dst.typed (id int PRIMARY KEY, name inet, price numeric(10,2))');
+    const d = await runCli([
+      'run',
+      onePlan(db.url, db.url, 'source: src.items\n    target: dst.typed'),
+      '--dry-run',
+    ]);
+    expect(d.code).toBe(1);
+    expect(d.stderr).toMatch(
+      /table dst\.typed\b.*: the target rejected the batch: invalid input syntax for type inet/,
     );
   });
 
