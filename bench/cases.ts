@@ -229,6 +229,8 @@ const psqlCopy: BenchCase = {
       const stdout = out.child.stdout;
       if (!stdout) throw new Error('psql: no stdout pipe');
       const into = startMeasured('psql', psql(`\\copy ${target} FROM STDIN`), { stdin: stdout });
+      // The second psql holds its own copy of the pipe now; ours would keep the first child from closing.
+      stdout.destroy();
       return Promise.all([out.done, into.done]);
     });
     const [a, b] = result;
@@ -246,7 +248,7 @@ const psqlCopy: BenchCase = {
 const baseline: BenchCase = {
   id: 'baseline',
   num: '2',
-  label: 'hand-written Node (query-stream, 1000-row INSERT, memjs set)',
+  label: 'hand-written baseline (stream, INSERT, memjs)',
   async run(ctx, rep) {
     const target = await ctx.dataset.freshTarget('orders_baseline');
     const prefix = prefixFor(ctx, 'baseline', rep);
@@ -276,7 +278,7 @@ const baseline: BenchCase = {
 const copyOnly: BenchCase = {
   id: 'copy-only',
   num: '3',
-  label: 'migrate run pg→pg, warm off, verify none',
+  label: 'migrate pg→pg copy only (warm off, verify none)',
   migrate: true,
   async run(ctx, rep) {
     const { m } = await migrateRun(
@@ -304,7 +306,7 @@ async function fullPgRun(ctx: BenchContext, rep: number): Promise<Measurement> {
 const fullPg: BenchCase = {
   id: 'full-pg',
   num: '4',
-  label: 'migrate run pg→pg full (upsert, read-through warm ×3, checksum)',
+  label: 'migrate pg→pg full (upsert, warm ×3, checksum)',
   migrate: true,
   run: fullPgRun,
 };
@@ -312,7 +314,7 @@ const fullPg: BenchCase = {
 const fullMysql: BenchCase = {
   id: 'full-mysql',
   num: '5',
-  label: 'migrate run mysql→pg full (same)',
+  label: 'migrate mysql→pg full (same)',
   mysql: true,
   migrate: true,
   async run(ctx, rep) {
@@ -403,7 +405,7 @@ export const CASES: readonly BenchCase[] = [
   copyOnly,
   fullPg,
   fullMysql,
-  verifyCase('verify', '6', 'migrate verify (equal table, with cache check)', []),
+  verifyCase('verify', '6', 'migrate verify (equal table, with cache)', []),
   verifyCase('verify-no-cache', '6b', 'migrate verify --no-cache', ['--no-cache']),
   pgloaderCase('pgloader-pg', '7a', 'pgloader pg→pg', false),
   pgloaderCase('pgloader-mysql', '7b', 'pgloader mysql→pg', true),

@@ -107,8 +107,10 @@ export function formatTable(results: CaseResult[], rows: number, repeat: number)
       r.runs.map((m) => m.seconds.toFixed(1)).join(' '),
     ];
   });
+  // A skipped/failed case's message may run past the table rather than widen its column.
+  const listed = (r: CaseResult) => !r.skipped && !r.failed;
   const widths = header.map((h, i) =>
-    Math.max(h.length, ...body.map((b) => (b[i]!.length > 60 ? 0 : b[i]!.length))),
+    Math.max(h.length, ...body.filter((_, j) => i !== 1 || listed(results[j]!)).map((b) => b[i]!.length)),
   );
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 || i === 6 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');

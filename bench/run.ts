@@ -183,7 +183,8 @@ async function main(): Promise<void> {
   const commit = git(['rev-parse', '--short', 'HEAD']);
   const dirty = git(['status', '--porcelain', '--', 'src']).split('\n').filter(Boolean).length;
   log(
-    `cache-migrate bench: ${rows.toLocaleString('en-US')} rows, repeat ${repeat}, cases ${cases.map((c) => c.num).join(',')}; ` +
+    `cache-migrate bench: ${rows.toLocaleString('en-US')} rows, ` +
+      `${args.profile ? 'profile of case 4' : `repeat ${repeat}, cases ${cases.map((c) => c.num).join(',')}`}; ` +
       `${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; commit ${commit}${dirty ? ` + ${dirty} changed files in src/` : ''}`,
   );
   log(`load average at start (1/5/15 min): ${loadavg()}`);
@@ -220,7 +221,7 @@ async function main(): Promise<void> {
       if (args.keep) {
         await dataset.close();
         log(
-          '--keep: databases cache_migrate_bench (PostgreSQL, MariaDB) and cache_migrate_bench_pgloader kept',
+          '--keep: the cache_migrate_bench databases are kept (reused by the next run with the same --rows)',
         );
       } else await dataset.drop();
     }

@@ -350,13 +350,15 @@ mysql_start() {
     }
     log "starting MariaDB on 127.0.0.1:$MYSQL_PORT"
     # mariadbd has no daemon mode: a new session detaches it from this shell and its signals.
+    # The default time zone is deliberately not UTC: the tool must set its own session zone (and the tests'
+    # readers theirs), whatever the server's default is.
     setsid mariadbd --no-defaults --user=root \
       --datadir="$MYSQL_DIR/data" --pid-file="$pidfile" --socket="$socket" \
       --bind-address=127.0.0.1 --port="$MYSQL_PORT" --log-error="$MYSQL_DIR/mariadbd.log" \
       --local-infile=1 --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 \
       --max-connections=300 --max-allowed-packet=64M \
       --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
-      --default-time-zone=+00:00 --skip-name-resolve \
+      --default-time-zone=+05:30 --skip-name-resolve \
       </dev/null >>"$MYSQL_DIR/mariadbd.log" 2>&1 &
     local launched=$!
     for ((i = 0; i < READY_TIMEOUT_S * 10; i++)); do

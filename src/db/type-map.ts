@@ -7,44 +7,47 @@
  * `format_type` prints them, MySQL `COLUMN_TYPE`, SQLite's declared type). User-defined PostgreSQL types
  * (enums, domains) may not exist in the target database: they are mapped by kind like a foreign type.
  *
- * | source (kind: type)                    | → PostgreSQL              | → MySQL/MariaDB                 | → SQLite     |
- * |----------------------------------------|---------------------------|---------------------------------|--------------|
- * | int: my tinyint, tinyint(1), smallint  | smallint                  | (pg smallint) smallint          | INTEGER      |
- * | int: my smallint unsigned, mediumint   | integer                   |                                 | INTEGER      |
- * | int: my int; pg integer                | integer                   | int                             | INTEGER      |
- * | int: my int unsigned                   | bigint                    |                                 | INTEGER      |
- * | int: my bigint; pg bigint; sqlite any  | bigint                    | bigint                          | INTEGER      |
- * | int: my bigint unsigned                | numeric(20,0)             |                                 | (error*)     |
- * | int: my year / bit(n)                  | smallint / by width       |                                 | INTEGER      |
- * | int: pg oid                            | (same)                    | int unsigned                    | INTEGER      |
- * | decimal: numeric(p,s), decimal(p,s)    | numeric(p,s)              | decimal(p,s); p > 65, s > 30: error | DECIMAL(p,s) if p ≤ 15 else TEXT |
- * | decimal: pg numeric; sqlite any        | numeric                   | decimal(65,30)                  | TEXT         |
- * | float: my float; pg real               | real                      | float                           | REAL         |
- * | float: double; sqlite REAL             | double precision          | double                          | REAL         |
- * | bool                                   | boolean                   | tinyint(1) (1/0)                | BOOLEAN      |
- * | text: char(n), varchar(n) (my, pg)     | character varying(n)      | varchar(n) (n > 16383: longtext) | TEXT        |
- * | text: *text, pg varchar, sqlite any    | text                      | longtext                        | TEXT         |
- * | text: my enum/set/inet; pg enum        | text                      | (pg enum) varchar(255)          | TEXT         |
- * | bytes                                  | bytea                     | longblob                        | BLOB         |
- * | date                                   | date                      | date                            | DATE         |
- * | time: my time(f); pg time(p)           | time(f)                   | time(p), p ≤ 6                  | TIME         |
- * | timestamp: my datetime(f); pg timestamp(p) | timestamp(f)          | datetime(p)                     | DATETIME     |
- * | timestamptz: my timestamp(f); pg timestamptz(p) | timestamp(f) with time zone | datetime(p), in UTC (TIMESTAMP stops at 2038) | TIMESTAMPTZ |
- * | json: my json; pg json, jsonb          | jsonb (equal as JSON)     | json                            | JSON         |
- * | uuid                                   | uuid                      | char(36) (lowercase text form)  | UUID         |
- * | other: pg arrays                       | (same)                    | json (a JSON array)             | TEXT         |
- * | other: pg interval                     | (same)                    | varchar(100) (its text)         | TEXT         |
- * | other: anything else                   | text                      | longtext                        | TEXT         |
+ * | source column (kind: type)                 | → PostgreSQL                  | → MySQL/MariaDB                   | → SQLite     |
+ * |---------------------------------------------|-------------------------------|-----------------------------------|--------------|
+ * | int: my tinyint, tinyint(1), smallint, year | smallint                      | (pg smallint) smallint            | INTEGER      |
+ * | int: my smallint/mediumint unsigned, int    | integer                       | (pg integer) int                  | INTEGER      |
+ * | int: my int unsigned, bigint; sqlite any    | bigint                        | (pg bigint, sqlite) bigint        | INTEGER      |
+ * | int: my bigint unsigned                     | numeric(20,0)                 |                                   | INTEGER (1)  |
+ * | int: my bit(n > 1)                          | smallint/integer/bigint (2)   |                                   | INTEGER      |
+ * | int: pg oid                                 |                               | int unsigned                      | INTEGER      |
+ * | decimal: numeric(p,s), decimal(p,s)         | numeric(p,s)                  | decimal(p,s); p > 65, s > 30: error | DECIMAL(p,s), p ≤ 15; else TEXT |
+ * | decimal: pg numeric; sqlite any             | numeric                       | decimal(65,30) (3)                | TEXT         |
+ * | float: my float; pg real                    | real                          | float                             | REAL         |
+ * | float: double; sqlite any                   | double precision              | double                            | REAL         |
+ * | bool: pg boolean, my bit(1), sqlite BOOLEAN | boolean                       | tinyint(1) (1/0)                  | BOOLEAN      |
+ * | text: char(n), varchar(n) (my, pg)          | character varying(n)          | varchar(n); n > 16383: longtext   | TEXT         |
+ * | text: my *text, enum, set; pg text; sqlite  | text                          | longtext                          | TEXT         |
+ * | text: pg enum                               | text                          | varchar(255)                      | TEXT         |
+ * | bytes                                       | bytea                         | longblob                          | BLOB         |
+ * | date                                        | date                          | date                              | DATE         |
+ * | time: my time(f); pg time(p)                | time(f) (4)                   | time(p)                           | TIME         |
+ * | timestamp: my datetime(f); pg timestamp(p)  | timestamp(f)                  | datetime(p)                       | DATETIME     |
+ * | timestamptz: my timestamp(f); pg timestamptz(p) | timestamp(f) with time zone | datetime(p), the UTC wall clock (5) | TIMESTAMPTZ |
+ * | json                                        | jsonb (equal as JSON)         | json                              | JSON         |
+ * | uuid                                        | uuid                          | char(36), lowercase text form     | UUID         |
+ * | other: pg arrays                            |                               | json (a JSON array)               | TEXT         |
+ * | other: pg interval                          |                               | varchar(100), its text            | TEXT         |
+ * | other: anything else                        | text                          | longtext                          | TEXT         |
+ *
+ * (1) values over 2^63-1 are errors naming the row. (2) by width: n ≤ 15, ≤ 31, ≤ 63 bits; else
+ * numeric(20,0). (3) values with more than 35 integer digits or 30 decimals are errors naming the row.
+ * (4) a MySQL TIME outside 00:00–24:00 is an error naming the row (create an interval column yourself).
+ * (5) MySQL TIMESTAMP stops in 2038; a DATETIME holding the UTC reading keeps every instant. PostgreSQL's
+ * default precision (6) where a type has none. Key columns are NOT NULL.
  *
  * Notes: a MySQL CHAR(n) becomes varchar(n) in PostgreSQL (a PostgreSQL char(n) would pad the value with
  * spaces) and a PostgreSQL char(n) a MySQL varchar(n) (MySQL strips trailing spaces from CHAR). SQLite
- * declares sizes without enforcing them, so its VARCHAR(n)/DECIMAL(p,s) are mapped as unbounded. A MySQL
- * TIME beyond 00:00–24:00 cannot go into a PostgreSQL time: such a value is an error naming its row (create
- * an interval column yourself). (*) BIGINT UNSIGNED into SQLite: INTEGER, whose range the converter checks.
- * MySQL key columns must be bounded: text and bytes key columns become varchar(n)/varbinary(n) within
- * InnoDB's 3072-byte key (a text key column of unknown length gets an equal share of it, in utf8mb4
- * characters of 4 bytes), and ddl.ts gives text key columns a binary NO PAD collation, so keys that differ
- * only in case or trailing spaces stay distinct.
+ * declares sizes without enforcing them, so its VARCHAR(n)/DECIMAL(p,s) are mapped as unbounded. MySQL key
+ * columns must be bounded: text and bytes key columns become varchar(n)/varbinary(n) within InnoDB's
+ * 3072-byte key (a text key column of unknown length gets an equal share of it, in utf8mb4 characters of 4
+ * bytes), and ddl.ts gives text key columns a binary NO PAD collation, so keys that differ only in case or
+ * trailing spaces stay distinct. MySQL's 65,535-byte row limit can refuse a very wide table of varchar
+ * columns: the CREATE fails with MySQL's message and nothing is written.
  */
 import type { Column, ColumnKind } from '../convert/value.js';
 import type { DialectName } from './dialect.js';

@@ -65,11 +65,16 @@ class Problems {
   }
 }
 
+/**
+ * `planCreate`: a missing target table with `createTables: true` is planned for creation (`createSql`), for
+ * `run`, `--dry-run` and `validate`; other commands (verify, warm) need the table to exist.
+ */
 export async function resolveTable(
   plan: Plan,
   index: number,
   source: Dialect,
   target: Dialect,
+  opts: { planCreate?: boolean } = {},
 ): Promise<TableMapping> {
   const table = plan.tables[index]!;
   const path = `tables[${index}]`;
@@ -116,10 +121,13 @@ export async function resolveTable(
   let createSql: string[] | null = null;
   if (!targetInfo) {
     const at = ['tables', index, table.target ? 'target' : 'source'];
-    if (!options.createTables) {
-      const message = `table ${label} does not exist in the target (${target.display})`;
+    if (!options.createTables || !opts.planCreate) {
+      const later = options.createTables ? ' yet (createTables: `migrate run` creates it)' : '';
+      const message = `table ${label} does not exist in the target${later} (${target.display})`;
       throw new SchemaError(`${path}.target: ${message}`, {
-        hint: 'create it first, or set `createTables: true` to create it from the source schema',
+        hint: options.createTables
+          ? 'run `migrate run` first: it creates the table'
+          : 'create it first, or set `createTables: true` to create it from the source schema',
         problems: [{ path: at, message }],
       });
     }
@@ -342,7 +350,7 @@ export async function createTargetTable(
       },
     );
   }
-  return resolveTable(plan, m.index, source, target);
+  return resolveTable(plan, m.index, source, target, { planCreate: true });
 }
 
 function names(cols: Column[]): string {

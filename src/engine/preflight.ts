@@ -55,7 +55,7 @@ export async function preflight(plan: Plan, tables: string[] | undefined): Promi
   try {
     await pingAll([source, target]);
     if (plan.cache && plan.cache.warm !== 'off') await pingCacheServers(plan.cache);
-    const mappings = await resolveAll(plan, indexes, source, target);
+    const mappings = await resolveAll(plan, indexes, source, target, { planCreate: true });
     return { source, target, mappings, close };
   } catch (error) {
     await close();

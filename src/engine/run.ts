@@ -49,13 +49,19 @@ export function selectTables(plan: Plan, names: string[] | undefined): number[] 
   return all.filter(([t]) => names.includes(t)).map(([, i]) => i);
 }
 
-export async function resolveAll(plan: Plan, indexes: number[], source: Dialect, target: Dialect) {
+export async function resolveAll(
+  plan: Plan,
+  indexes: number[],
+  source: Dialect,
+  target: Dialect,
+  opts: { planCreate?: boolean } = {},
+) {
   const mappings: TableMapping[] = [];
   const messages: string[] = [];
   const problems: SchemaProblem[] = [];
   for (const i of indexes) {
     try {
-      mappings.push(await resolveTable(plan, i, source, target));
+      mappings.push(await resolveTable(plan, i, source, target, opts));
     } catch (error) {
       if (!(error instanceof SchemaError)) throw error;
       messages.push(error.message);
@@ -79,7 +85,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   const reports = new ReportFiles(opts.reportDir, plan.name);
   try {
     await pingAll([source, target]);
-    const mappings = await resolveAll(plan, indexes, source, target);
+    const mappings = await resolveAll(plan, indexes, source, target, { planCreate: true });
     const warm = plan.cache && plan.cache.warm !== 'off' ? plan.cache : null;
     if (warm)
       cache = openCache(warm, opts.concurrency, (message) => opts.sink.emit({ event: 'warning', message }));

@@ -75,7 +75,8 @@ export function parsePlan(text: string, file: string, env: Env = process.env): L
       hint: 'fix the YAML syntax first; schema checks run once the file parses',
     });
   }
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  // logLevel: the schema reports odd keys (`? [a, b]`); no process warning on stderr for them.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, logLevel: 'error' });
   const source = new PlanSource(file, text, doc, lineCounter);
 
   if (doc.errors.length > 0) {
@@ -402,10 +403,19 @@ function asPlainScalar(text: string): string | number | boolean {
  */
 const MAX_DEPTH = 64;
 
-/** The offset of a collection nested more than MAX_DEPTH deep, if any (the CST parser does not recurse). */
+/** The offset of a collection nested more than MAX_DEPTH deep, if any. */
 function tooDeep(text: string): number | undefined {
+  const parser = new Parser();
+  const tokens: CST.Token[] = [];
+  try {
+    for (const token of parser.parse(text)) tokens.push(token);
+  } catch (error) {
+    // The CST parser recurses only when it closes thousands of nested block levels at once.
+    if (!(error instanceof RangeError)) throw error;
+    return deepestLine(text, parser.offset);
+  }
   const stack: [CST.Token | null | undefined, number][] = [];
-  for (const token of new Parser().parse(text)) {
+  for (const token of tokens) {
     stack.push([token, 0]);
     while (stack.length > 0) {
       const [t, depth] = stack.pop()!;
@@ -420,6 +430,20 @@ function tooDeep(text: string): number | undefined {
   return undefined;
 }
 
+/** The start of the line before `end` that nests deepest by its look: indentation plus `- `, `? `, `[`, `{`. */
+function deepestLine(text: string, end: number): number {
+  let best = { at: 0, depth: -1 };
+  for (let at = 0; at < end && at < text.length; ) {
+    const next = text.indexOf('\n', at);
+    const stop = next < 0 ? text.length : next;
+    let i = at;
+    while (i < stop && ' \t-?[{'.includes(text[i]!)) i++;
+    if (i - at > best.depth) best = { at, depth: i - at };
+    at = stop + 1;
+  }
+  return best.at;
+}
+
 /**
  * The document as plain data. Aliases can fail here: to an anchor that does not exist, expanding to too
  * much (the "billion laughs"), or referring to the collection they are in (circular data).
@@ -430,26 +454,29 @@ function toData(source: PlanSource): unknown {
   } catch (error) {
     if (!(error instanceof ReferenceError || error instanceof RangeError)) throw error;
     let first: Node | undefined;
+    let bad: { alias: Node; circular: boolean } | undefined;
     visit(source.doc, {
       Alias(_, alias) {
         first ??= alias;
         const anchor = alias.resolve(source.doc);
-        const [from = 0, to = 0] = anchor?.range ?? [];
-        const circular = anchor && (alias.range?.[0] ?? -1) >= from && (alias.range?.[0] ?? -1) < to;
-        if (!anchor || circular) {
-          first = alias;
-          return visit.BREAK;
-        }
-        return undefined;
+        const at = alias.range?.[0] ?? -1;
+        const range = anchor?.range;
+        const circular = range != null && at >= range[0] && at < range[2];
+        if (anchor && !circular) return undefined;
+        bad = { alias, circular };
+        return visit.BREAK;
       },
     });
-    const message =
-      error instanceof RangeError
-        ? 'an alias refers to the collection it is in: a plan cannot be circular'
-        : /unresolved alias/i.test(error.message)
-          ? 'an alias (*name) without an anchor (&name) before it'
-          : 'the aliases expand to too much data (at most 1000 alias uses)';
-    const at = source.nodePosition(first) ?? { line: 1, col: 1 };
+    let message: string;
+    if (error instanceof RangeError) {
+      if (!bad?.circular) throw error;
+      message = 'an alias refers to the collection it is in: a plan cannot be circular';
+    } else if (bad && !bad.circular) {
+      message = 'an alias (*name) without an anchor (&name) before it';
+    } else {
+      message = 'the aliases expand to too much data (at most 1000 alias uses)';
+    }
+    const at = source.nodePosition(bad?.alias ?? first) ?? { line: 1, col: 1 };
     throw new PlanError([{ file: source.file, ...at, path: '', message: `YAML: ${message}` }], {
       cause: error,
       hint: HINT,

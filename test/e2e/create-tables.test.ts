@@ -112,6 +112,12 @@ describe('createTables: true', () => {
     const validate = await run(['validate', file]);
     expect(validate.code).toBe(0);
     expect(validate.stdout).toMatch(/types: .*\n\s+not in the target yet: `migrate run` creates it/);
+    // Only `run` creates tables: verify before it says the table is not there yet.
+    const early = await run(['verify', file]);
+    expect(early.code).toBe(2);
+    expect(early.stderr).toMatch(
+      /table types does not exist in the target yet \(createTables: `migrate run` creates it\)/,
+    );
     expect(await pgTables(pg)).toEqual([]);
 
     const result = await run(['run', file]);

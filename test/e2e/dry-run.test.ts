@@ -194,6 +194,17 @@ tables:
       /table dst\.short, key id=3, column name: 23 characters do not fit in character varying\(8\)/,
     );
     expect((await db.client.query('SELECT 1 FROM dst.short')).rowCount).toBe(0);
+
+    // The same into MySQL (whose converter guard catches it before any write).
+    const my = await mysqlSource('dry fail varchar my');
+    await my.conn.query('CREATE TABLE short (id int PRIMARY KEY, name varchar(8), price decimal(10,2))');
+    const m = await runCli([
+      'run',
+      onePlan(db.url, my.url, 'source: src.items\n    target: short'),
+      '--dry-run',
+    ]);
+    expect(m.code).toBe(1);
+    expect(m.stderr).toMatch(/table short, key id=3, column name: 23 characters do not fit in varchar\(8\)/);
   });
 
   it('a value the target itself refuses (a CHECK) fails the trial write (exit 1), naming the table', async () => {

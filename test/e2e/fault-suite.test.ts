@@ -305,6 +305,7 @@ tables:
     proxy.stall();
     const result = await run.done;
     const seconds = (Date.now() - started) / 1000;
+    console.log('DEBUG first run', seconds, result.stderr);
     // Retries wait ~31.5 s in all (engine/retry.ts), each attempt's connect gives up after 1.5 s.
     expect(result.signal).toBeNull();
     expect(result.code, result.stdout + result.stderr).toBe(1);

@@ -217,6 +217,13 @@ describe('migrate run: type fidelity across MySQL and PostgreSQL', () => {
   it('mysql -> pg: every edge case arrives exactly (independent pg text read-back)', async () => {
     const my = await mysqlDb('types my2pg src');
     const pg = await pgDb('types my2pg dst');
+    // The TIMESTAMP values are written in a +05:30 session; for their arrival as the same UTC instants to
+    // prove that the tool sets its own session zone, the server's default zone must not be UTC either
+    // (scripts/services.sh starts MariaDB with --default-time-zone=+05:30).
+    const [zone] = await my.conn.query<mysql.RowDataPacket[]>(
+      "SELECT @@global.time_zone AS tz, TIMESTAMPDIFF(MINUTE, UTC_TIMESTAMP(), CONVERT_TZ(UTC_TIMESTAMP(), '+00:00', @@global.time_zone)) AS minutes",
+    );
+    expect(Number(zone[0]!.minutes), `server default time zone ${zone[0]!.tz} must not be UTC`).not.toBe(0);
     await fillMysqlTypes(my, false);
     await pg.client.query(`CREATE TABLE types (
       id int PRIMARY KEY, i_tiny smallint, i_small smallint, i_med integer, i_int integer, i_big bigint,
@@ -608,7 +615,7 @@ describe('migrate run: type fidelity across MySQL and PostgreSQL', () => {
   it('zero dates: an error naming column and key by default, NULL with zeroDates: null, never 1970 or 0001', async () => {
     const my = await mysqlDb('types zero dates');
     const pg = await pgDb('types zero dates dst');
-    await my.conn.query(`SET sql_mode = '';
+    await my.conn.query(`SET sql_mode = ''; SET time_zone = '+00:00';
       CREATE TABLE ev (id int PRIMARY KEY, d date, at datetime, ts timestamp NULL);
       INSERT INTO ev VALUES (1, '2024-01-02', '2024-01-02 03:04:05', '2024-01-02 03:04:05'),
         (2, '0000-00-00', '2024-01-02 03:04:05', NULL), (3, '2024-00-10', '0000-00-00 00:00:00', '0000-00-00 00:00:00');`);

@@ -14,6 +14,7 @@
  *   the chunk resumes from its checkpoint on a new connection.
  *   Server-side cursors (the single pass over a key-less table) are exempt: their life is the copy of a
  *   whole table, however long that takes; keepalive still catches a dead peer there.
+ * - `idle_in_transaction_session_timeout` = the query timeout, server-side: see connectPostgres.
  * - Ending a connection is bounded too: a polite goodbye that gets no answer in 2 s closes the socket, so
  *   a run that gives up on a stalled server still exits.
  */
@@ -52,6 +53,10 @@ export async function connectPostgres(url: string): Promise<pg.Client> {
       keepAlive: true,
       keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
       connectionTimeoutMillis: connectTimeout,
+      // A session whose client vanished mid-transaction (a network partition, a stall the client gave up
+      // on) would hold its row locks until the server notices, which can take hours: the server ends a
+      // transaction left idle that long. This tool's transactions are never idle between statements.
+      ...(timeout > 0 ? { idle_in_transaction_session_timeout: timeout } : {}),
     },
     timeout,
   );
