@@ -25,6 +25,8 @@ export interface BenchContext {
   runId: string;
   /** Node flags for the profile run (`--cpu-prof ...`). */
   nodeFlags: string[];
+  /** Extra environment for the CLI (the profile run sets MIGRATE_TIMING=1). */
+  cliEnv?: Record<string, string>;
   log: (line: string) => void;
   /** Prefixes whose keys must be deleted at the end (kept meanwhile for `verify`). */
   pendingKeys: string[];
@@ -40,6 +42,8 @@ export interface Measurement {
   /** Seconds migrate's own summary reports, when it is a migrate run. */
   reportedSeconds?: number;
   note?: string;
+  /** `timing ...` lines the CLI printed on stderr (MIGRATE_TIMING=1: time per pipeline stage). */
+  stageTiming?: string[];
 }
 
 export interface BenchCase {
@@ -139,13 +143,16 @@ async function runCli(
   const { seconds, result } = await timed(
     () =>
       startMeasured(process.execPath, [...ctx.nodeFlags, ctx.cli, ...args, '--json', '--no-progress'], {
-        env: { ...process.env, CI: 'true' },
+        env: { ...process.env, CI: 'true', ...ctx.cliEnv },
         maxOutput: 50_000_000,
       }).done,
   );
   expectSuccess(label, result);
   const summary = summaryOf(result);
-  return { m: { seconds, rssMb: result.rssMb, reportedSeconds: summary.seconds }, summary };
+  const stageTiming = result.stderr.split('\n').filter((l) => l.startsWith('timing '));
+  const m: Measurement = { seconds, rssMb: result.rssMb, reportedSeconds: summary.seconds };
+  if (stageTiming.length) m.stageTiming = stageTiming;
+  return { m, summary };
 }
 
 function expectCounts(

@@ -17,6 +17,7 @@ interface CallFrame {
 interface ProfileNode {
   id: number;
   callFrame: CallFrame;
+  children?: number[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -38,6 +39,12 @@ export interface ProfileSummary {
   files: { file: string; thread: string; wallMs: number; sampledMs: number; idleMs: number }[];
   functions: FunctionTime[];
   sources: { source: string; selfMs: number }[];
+  /**
+   * Busy time charged to the nearest project function on the stack (itself or its nearest caller in
+   * dist/), so time spent in node internals, V8 builtins and packages lands on the project code that asked
+   * for it. GC and samples with no project frame stay under their own names.
+   */
+  byProjectCaller: { name: string; location: string; ms: number }[];
   totalMs: number;
   idleMs: number;
 }
@@ -80,11 +87,22 @@ export function profileFiles(target: string): string[] {
 export function summarize(files: string[]): ProfileSummary {
   const byFunction = new Map<string, FunctionTime>();
   const bySource = new Map<string, number>();
-  const summary: ProfileSummary = { files: [], functions: [], sources: [], totalMs: 0, idleMs: 0 };
+  const byCaller = new Map<string, { name: string; location: string; ms: number }>();
+  const summary: ProfileSummary = {
+    files: [],
+    functions: [],
+    sources: [],
+    byProjectCaller: [],
+    totalMs: 0,
+    idleMs: 0,
+  };
   for (const file of files) {
     const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
     const thread = threadOf(file);
     const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parent = new Map<number, number>();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const isProject = (n: ProfileNode) => /^(dist|src)\//.test(shortUrl(n.callFrame.url));
     const samples = profile.samples ?? [];
     const deltas = profile.timeDeltas ?? [];
     const selfUs = new Map<number, number>();
@@ -111,6 +129,16 @@ export function summarize(files: string[]): ProfileSummary {
       entry.selfMs += ms;
       byFunction.set(key, entry);
       bySource.set(source, (bySource.get(source) ?? 0) + ms);
+      if (name === '(idle)') continue;
+      let owner: ProfileNode | undefined = node;
+      while (owner && !isProject(owner)) owner = nodes.get(parent.get(owner.id) ?? -1);
+      const at = owner ?? node;
+      const atName = owner ? at.callFrame.functionName || '(anonymous)' : `${name} (no project caller)`;
+      const atLocation = owner ? `${shortUrl(at.callFrame.url)}:${at.callFrame.lineNumber + 1}` : '';
+      const callerKey = `${atName}\0${atLocation}`;
+      const c = byCaller.get(callerKey) ?? { name: atName, location: atLocation, ms: 0 };
+      c.ms += ms;
+      byCaller.set(callerKey, c);
     }
     summary.files.push({
       file,
@@ -123,6 +151,7 @@ export function summarize(files: string[]): ProfileSummary {
     summary.idleMs += idleMs;
   }
   summary.functions = [...byFunction.values()].sort((a, b) => b.selfMs - a.selfMs);
+  summary.byProjectCaller = [...byCaller.values()].sort((a, b) => b.ms - a.ms);
   summary.sources = [...bySource.entries()]
     .map(([source, selfMs]) => ({ source, selfMs }))
     .sort((a, b) => b.selfMs - a.selfMs);
@@ -150,6 +179,12 @@ export function formatSummary(s: ProfileSummary, top = 25): string {
   for (const f of s.functions.filter((x) => x.name !== '(idle)').slice(0, top)) {
     out.push(
       `${f.selfMs.toFixed(0).padStart(9)} ${pct(f.selfMs, busy).padStart(6)}  ${threads ? f.thread.padEnd(10) : ''}${f.name}${f.location ? `  (${f.location})` : ''}`,
+    );
+  }
+  out.push('', 'busy time by nearest project function on the stack (its own time + the internals it called)');
+  for (const c of s.byProjectCaller.slice(0, 15)) {
+    out.push(
+      `${c.ms.toFixed(0).padStart(9)} ${pct(c.ms, busy).padStart(6)}  ${c.name}${c.location ? `  (${c.location})` : ''}`,
     );
   }
   out.push('', 'self time by source (idle excluded)');

@@ -15,11 +15,11 @@
  * The CLI under test is a snapshot of dist/ taken at start (others may rebuild dist/ meanwhile), unless
  * --cli names one. `--profile` instead runs case (4) once under `node --cpu-prof` and prints the top 25
  * functions by self time (bench/profile.ts). Everything a run writes goes to bench/results/run-<stamp>/
- * (plans, pgloader logs, results.json, profiles). Servers: TEST_PG_URL, TEST_MYSQL_URL,
+ * (plans, pgloader logs, results.json, profiles; the dist/ snapshot is removed at the end). Servers: TEST_PG_URL, TEST_MYSQL_URL,
  * TEST_MEMCACHED_SERVERS (`eval "$(bash scripts/services.sh env)"`), defaulting to that script's ports.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -160,12 +160,14 @@ async function profileRun(ctx: BenchContext, runDir: string): Promise<void> {
   const dir = join(runDir, 'profile');
   mkdirSync(dir, { recursive: true });
   const fullPg = CASES.find((c) => c.id === 'full-pg')!;
-  const m = await fullPg.run({ ...ctx, nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir] }, 1);
+  const flags = ['--cpu-prof', '--cpu-prof-dir', dir];
+  const m = await fullPg.run({ ...ctx, nodeFlags: flags, cliEnv: { MIGRATE_TIMING: '1' } }, 1);
   log(
     `(4) full-pg under --cpu-prof: ${m.seconds.toFixed(2)} s, ${Math.round(ctx.rows / m.seconds).toLocaleString('en-US')} rows/s, ${m.rssMb.toFixed(0)} MB`,
   );
   const files = profileFiles(dir);
   if (files.length === 0) throw new Error(`no .cpuprofile written to ${dir}`);
+  if (m.stageTiming) log(`stage times the CLI reported (MIGRATE_TIMING=1):\n${m.stageTiming.join('\n')}`);
   log(`profiles in ${dir}\n`);
   log(formatSummary(summarize(files), 25));
 }
@@ -216,6 +218,8 @@ async function main(): Promise<void> {
     }
     results = await measureCases(ctx, cases, repeat);
   } finally {
+    // The snapshot is only for this run (and would otherwise be linted as part of bench/).
+    if (!args.cli) rmSync(join(runDir, 'build'), { recursive: true, force: true });
     if (ctx) for (const p of ctx.pendingKeys.splice(0)) await deleteOrderKeys(ctx.memcached, p, rows);
     if (dataset) {
       if (args.keep) {

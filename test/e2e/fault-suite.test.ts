@@ -117,28 +117,42 @@ tables:
 `,
       name,
     );
-    const delays: number[] = [];
+    const points: string[] = [];
     let kills = 0;
+    let midCopy = 0;
     let restart = false;
     for (let attempt = 0; kills < 10 && attempt < 30; attempt++) {
       // A run that finished before its kill left nothing to kill: the next one starts the copy over.
+      const before = await countRows(db.client);
       const run = startCli(['run', file, '--no-progress', ...(restart ? ['--restart'] : [])]);
-      const delay = 250 + Math.floor(Math.random() * 900);
-      delays.push(delay);
-      const timer = setTimeout(() => run.child.kill('SIGKILL'), delay);
+      let exited = false;
+      void run.done.then(() => {
+        exited = true;
+      });
+      // Two kinds of random points: any instant from the start (connecting, introspection, claiming, the
+      // first batch), and any instant once batches are committing (mid-batch, mid-warm, mid-checkpoint).
+      const flowing =
+        attempt % 3 !== 0 &&
+        (await waitFor(async () => exited || (await countRows(db.client)) > before, 30_000));
+      const delay = Math.floor(Math.random() * (flowing ? 400 : 1200));
+      await sleep(delay);
+      run.child.kill('SIGKILL');
       const result = await run.done;
-      clearTimeout(timer);
+      points.push(`${flowing ? 'copying' : 'start'}+${delay}ms`);
       if (result.signal === 'SIGKILL') {
         kills++;
+        if (flowing) midCopy++;
         restart = false;
       } else {
         expect(result.code, `${result.stdout}${result.stderr}`).toBe(0);
         restart = true;
       }
     }
-    expect(kills, `kill delays (ms): ${delays.join(', ')}`).toBeGreaterThanOrEqual(10);
+    expect(kills, `kill points: ${points.join(', ')}`).toBeGreaterThanOrEqual(10);
+    expect(midCopy, `kill points: ${points.join(', ')}`).toBeGreaterThanOrEqual(5);
     console.log(
-      `SIGKILL: ${kills} kills in ${delays.length} runs, ${await countRows(db.client)} rows before the final run`,
+      `SIGKILL: ${kills} kills (${midCopy} while batches were committing) in ${points.length} runs, ` +
+        `${await countRows(db.client)} rows copied before the final run`,
     );
 
     const final = await runCli(['run', file, '--no-progress']);
@@ -160,27 +174,31 @@ tables:
     const file = plan(
       db.url,
       db.url,
-      'tables:\n  - source: src.t\n    target: dst.t\n    batchSize: 1000\n',
+      'tables:\n  - source: src.t\n    target: dst.t\n    batchSize: 500\n',
       name,
     );
-    // --workers 3 makes the split ~6 chunks (chunks.ts: estimated rows / (2 × workers)); each process works
-    // on them through the leases, the three processes share them.
+    // --workers 3 makes the split ~6 chunks (chunks.ts: estimated rows / (2 × workers)); the three processes
+    // share them through the leases in the state table.
     const procs = [0, 1, 2].map(() => startCli(['run', file, '--workers', '3', '--json']));
-    const victim = procs[1]!;
-    const pid = victim.child.pid!;
-    const holding = await waitFor(async () => {
-      if ((await countRows(db.client)) < 15_000) return false;
-      const r = await db.client.query(
-        'SELECT 1 FROM _migrate_state WHERE plan = $1 AND lease_owner LIKE $2 AND status <> $3',
-        [name, `%:${pid}:%`, 'done'],
+    // The victim: a process caught in the middle of a chunk (its lease live, some of its batches committed).
+    let victimPid = 0;
+    const caught = await waitFor(async () => {
+      const r = await db.client.query<{ owner: string }>(
+        `SELECT lease_owner AS owner FROM _migrate_state
+         WHERE plan = $1 AND status = 'running' AND rows_read > 0 AND lease_owner IS NOT NULL`,
+        [name],
       );
-      return (r.rowCount ?? 0) > 0;
+      const pids = r.rows.map((row) => Number(row.owner.split(':')[1]));
+      victimPid = pids.find((p) => procs.some((proc) => proc.child.pid === p)) ?? 0;
+      return victimPid > 0;
     }, 60_000);
-    expect(holding, 'the victim never held a chunk while rows were being copied').toBe(true);
+    expect(caught, 'no process was caught in the middle of a chunk').toBe(true);
+    const victim = procs.find((proc) => proc.child.pid === victimPid)!;
     victim.child.kill('SIGKILL');
     const killed = await victim.done;
     expect(killed.signal).toBe('SIGKILL');
-    const others = await Promise.all([procs[0]!.done, procs[2]!.done]);
+    // (The others may take its chunks over already: its pid is gone.)
+    const others = await Promise.all(procs.filter((proc) => proc !== victim).map((proc) => proc.done));
     for (const r of others) {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toBe('');
@@ -200,7 +218,8 @@ tables:
     await assertEqual(db.client);
     expect(await chunkTotals(db.client, name)).toMatchObject({ rowsRead: rows, allDone: true });
     console.log(
-      `worker kill: ${before.chunks} chunks; after the kill ${left.rows[0].n} unfinished, ` +
+      `worker kill: ${before.chunks} chunks; after the others ` +
+        `${left.rows[0].n} unfinished, ` +
         `${before.rowsRead} rows committed; the rerun took ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
   });
@@ -305,7 +324,6 @@ tables:
     proxy.stall();
     const result = await run.done;
     const seconds = (Date.now() - started) / 1000;
-    console.log('DEBUG first run', seconds, result.stderr);
     // Retries wait ~31.5 s in all (engine/retry.ts), each attempt's connect gives up after 1.5 s.
     expect(result.signal).toBeNull();
     expect(result.code, result.stdout + result.stderr).toBe(1);

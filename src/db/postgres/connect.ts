@@ -55,7 +55,7 @@ export async function connectPostgres(url: string): Promise<pg.Client> {
       connectionTimeoutMillis: connectTimeout,
       // A session whose client vanished mid-transaction (a network partition, a stall the client gave up
       // on) would hold its row locks until the server notices, which can take hours: the server ends a
-      // transaction left idle that long. This tool's transactions are never idle between statements.
+      // transaction left idle that long (this tool's own transactions pause between statements only for moments).
       ...(timeout > 0 ? { idle_in_transaction_session_timeout: timeout } : {}),
     },
     timeout,
