@@ -96,7 +96,12 @@ export async function connectMysql(url: string): Promise<MysqlSession> {
     };
   } catch (error) {
     if (conn) await conn.end().catch(() => conn?.destroy());
-    throw new ConnectionError(maskUrl(url), `cannot connect to MySQL/MariaDB: ${describe(error)}`, {
+    const e = error as { code?: unknown; syscall?: unknown };
+    const why =
+      e.code === 'ETIMEDOUT' && e.syscall === 'connect'
+        ? `no answer within ${connectTimeout} ms (connect timeout)`
+        : describe(error);
+    throw new ConnectionError(maskUrl(url), `cannot connect to MySQL/MariaDB: ${why}`, {
       cause: error,
       hint: 'check that the server is running, and the host, port, user, password and database in the URL',
     });
