@@ -6,31 +6,12 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type mysql from 'mysql2/promise';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli, startCli, writePlan } from '../helpers/cli.js';
-import {
-  createMysqlDatabase,
-  createPgDatabase,
-  type MysqlTestDatabase,
-  type PgTestDatabase,
-} from '../helpers/databases.js';
+import type { MysqlTestDatabase } from '../helpers/databases.js';
+import { scopedDatabases } from '../helpers/scoped-databases.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((drop) => drop()));
-});
-
-async function mysqlDb(name: string): Promise<MysqlTestDatabase> {
-  const db = await createMysqlDatabase(name);
-  cleanups.push(() => db.drop());
-  return db;
-}
-
-async function pgDb(name: string): Promise<PgTestDatabase> {
-  const db = await createPgDatabase(name);
-  cleanups.push(() => db.drop());
-  return db;
-}
+const { pgDb, mysqlDb } = scopedDatabases();
 
 function plan(source: string, target: string, tables: string, name = 'types'): string {
   return writePlan(`version: 1

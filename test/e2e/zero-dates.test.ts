@@ -1,30 +1,11 @@
 // MySQL zero dates with `zeroDates: null`: written as NULL and COUNTED (summary line, `--json` counts,
 // dry-run sample), never turned into 1970-01-01 or 0001-01-01; checked with an independent reader.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli, writePlan } from '../helpers/cli.js';
-import {
-  createMysqlDatabase,
-  createPgDatabase,
-  type MysqlTestDatabase,
-  type PgTestDatabase,
-} from '../helpers/databases.js';
+import type { MysqlTestDatabase } from '../helpers/databases.js';
+import { scopedDatabases } from '../helpers/scoped-databases.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((drop) => drop()));
-});
-
-async function mysqlDb(name: string): Promise<MysqlTestDatabase> {
-  const db = await createMysqlDatabase(name);
-  cleanups.push(() => db.drop());
-  return db;
-}
-
-async function pgDb(name: string): Promise<PgTestDatabase> {
-  const db = await createPgDatabase(name);
-  cleanups.push(() => db.drop());
-  return db;
-}
+const { pgDb, mysqlDb } = scopedDatabases();
 
 function plan(source: string, target: string, name: string): string {
   return writePlan(`version: 1

@@ -28,6 +28,7 @@
 import type { Socket } from 'node:net';
 import mysql from 'mysql2/promise';
 import { ConnectionError, maskUrl } from '../../errors.js';
+import { mysqlTls } from './tls.js';
 
 export const DEFAULT_QUERY_TIMEOUT_MS = 120_000;
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -58,8 +59,10 @@ export async function connectMysql(url: string): Promise<MysqlSession> {
   const connectTimeout = timeout > 0 ? Math.min(CONNECT_TIMEOUT_MS, timeout) : CONNECT_TIMEOUT_MS;
   let conn: mysql.Connection | null = null;
   try {
+    const tls = mysqlTls(url);
     conn = await mysql.createConnection({
-      uri: url,
+      uri: tls.uri,
+      ...(tls.ssl ? { ssl: tls.ssl } : {}),
       charset: 'UTF8MB4_GENERAL_CI',
       supportBigNumbers: true,
       bigNumberStrings: true,
