@@ -50,6 +50,11 @@ export interface ConvertOptions {
 
 const identity: Converter = (v) => v;
 
+/** True for the converter that returns every value as it is. */
+export function isIdentity(c: Converter): boolean {
+  return c === identity;
+}
+
 const INT = /^-?\d+$/;
 const DECIMAL = /^-?(\d+(\.\d*)?|\.\d+)$/;
 const NON_FINITE = new Set(['NaN', 'Infinity', '-Infinity']);

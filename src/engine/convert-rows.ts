@@ -11,6 +11,8 @@ import type { TableMapping } from './mapping.js';
  * with `invalid: skip`, its row is left out and handed to `onReject` (the caller counts and files it).
  */
 export function convertRows(m: TableMapping, source: Row[], onReject: (r: Reject) => void): Row[] {
+  // Same types on both sides (pg→pg): the rows are already in the target's form.
+  if (m.convertsNothing) return source;
   const conv = m.converters;
   const n = conv.length;
   const rows: Row[] = [];

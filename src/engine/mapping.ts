@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { compileKeyTemplate, type KeyRenderer, templateColumns } from '../cache/key-template.js';
-import { type Converter, converterFor } from '../convert/convert.js';
+import { type Converter, converterFor, isIdentity } from '../convert/convert.js';
 import { rowEquality } from '../convert/row-equal.js';
 import { columnValueEncoder, rowJsonEncoder } from '../convert/row-json.js';
 import type { Column, Row } from '../convert/value.js';
@@ -34,6 +34,8 @@ export interface TableMapping {
   /** Same length and order as sourceColumns. */
   targetColumns: Column[];
   converters: Converter[];
+  /** Every converter is the identity: source rows are used as they are. */
+  convertsNothing: boolean;
   /** Indexes of the key columns, valid in both column lists. Empty: the table has no key. */
   key: number[];
   estimatedRows: number;
@@ -268,6 +270,7 @@ export async function resolveTable(
     targetRef,
     targetColumns: targetCols,
     converters,
+    convertsNothing: converters.every(isIdentity),
     key,
     estimatedRows,
     options,

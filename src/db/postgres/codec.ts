@@ -36,7 +36,8 @@ export function kindOfPgType(typname: string): ColumnKind {
 
 export type Decoder = (text: string | null) => Value;
 
-const identity: Decoder = (t) => t;
+/** Text kinds arrive in their final form. */
+export const identity: Decoder = (t) => t;
 const decodeBool: Decoder = (t) => (t === null ? null : t === 't');
 const decodeBytes: Decoder = (t) => (t === null ? null : Buffer.from(t.slice(2), 'hex'));
 const decodeFloat: Decoder = (t) => {

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import QueryStream from 'pg-query-stream';
 import type { Column, Row } from '../../convert/value.js';
 import type { ReadSpec, RowSource } from '../dialect.js';
-import { type Decoder, decoderFor, paramOf } from './codec.js';
+import { type Decoder, decoderFor, identity, paramOf } from './codec.js';
 import { columnList, quoteIdent, quoteTable } from './sql.js';
 
 function fromClause(from: RowSource): { sql: string; where: string | null } {
@@ -11,12 +11,20 @@ function fromClause(from: RowSource): { sql: string; where: string | null } {
   return { sql: quoteTable(from.ref), where: from.where ? `(${from.where})` : null };
 }
 
+/**
+ * Decodes a row in place (the driver's array becomes the row: no copy per row); only the columns whose
+ * kind needs decoding are touched.
+ */
 export function rowDecoder(columns: Column[]): (raw: (string | null)[]) => Row {
   const decoders: Decoder[] = columns.map((c) => decoderFor(c.kind));
-  const n = decoders.length;
+  const todo = decoders.flatMap((d, i) => (d === identity ? [] : [i]));
+  const n = todo.length;
   return (raw) => {
-    const row: Row = new Array(n);
-    for (let i = 0; i < n; i++) row[i] = decoders[i]!(raw[i] ?? null);
+    const row = raw as Row;
+    for (let j = 0; j < n; j++) {
+      const i = todo[j]!;
+      row[i] = decoders[i]!(raw[i] as string | null);
+    }
     return row;
   };
 }
