@@ -3,6 +3,7 @@
  * engine never imports a driver. Rows cross this boundary in the one representation of `convert/value.ts`.
  */
 import type { Column, Row } from '../convert/value.js';
+import { RuntimeError } from '../errors.js';
 
 export type DialectName = 'postgres' | 'mysql' | 'sqlite';
 
@@ -209,4 +210,12 @@ export function parseTableRef(name: string): TableRef {
 
 export function formatTableRef(ref: TableRef): string {
   return ref.schema ? `${ref.schema}.${ref.name}` : ref.name;
+}
+
+/** The error of a checkpoint update that matched no row: another run took this worker's lease over. */
+export function leaseTakenOver(checkpoint: CheckpointUpdate): RuntimeError {
+  return new RuntimeError(
+    `table ${checkpoint.table}: this worker's lease on chunk ${checkpoint.chunk} was taken over by another run`,
+    { hint: 'another run of this plan is working on it; let it finish or run again later' },
+  );
 }

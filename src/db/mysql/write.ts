@@ -14,8 +14,14 @@
 import type mysql from 'mysql2/promise';
 import { canonicalizer } from '../../convert/canonical.js';
 import type { Column, Row, Value } from '../../convert/value.js';
-import { DataError, RuntimeError } from '../../errors.js';
-import type { BatchResult, CheckpointUpdate, Writer, WriteSpec } from '../dialect.js';
+import { DataError } from '../../errors.js';
+import {
+  type BatchResult,
+  type CheckpointUpdate,
+  leaseTakenOver,
+  type Writer,
+  type WriteSpec,
+} from '../dialect.js';
 import { rowDecoder, rowEncoder, selectExpr } from './codec.js';
 import { describe, endQuietly, type MysqlSession } from './connect.js';
 import { keysInSql } from './read.js';
@@ -277,10 +283,7 @@ export class MysqlWriter implements Writer {
       checkpointValues(checkpoint),
     );
     if (updated.affectedRows !== 1) {
-      throw new RuntimeError(
-        `table ${checkpoint.table}: this worker's lease on chunk ${checkpoint.chunk} was taken over by another run`,
-        { hint: 'another run of this plan is working on it; let it finish or run again later' },
-      );
+      throw leaseTakenOver(checkpoint);
     }
   }
 

@@ -7,8 +7,14 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Row } from '../../convert/value.js';
 import { StageTimer } from '../../engine/timing.js';
-import { DataError, RuntimeError } from '../../errors.js';
-import type { BatchResult, CheckpointUpdate, Writer, WriteSpec } from '../dialect.js';
+import { DataError } from '../../errors.js';
+import {
+  type BatchResult,
+  type CheckpointUpdate,
+  leaseTakenOver,
+  type Writer,
+  type WriteSpec,
+} from '../dialect.js';
 import { type CopyEncoder, copyEncoderFor } from './codec.js';
 import { describe } from './connect.js';
 import { fetchByKeys, rowDecoder } from './read.js';
@@ -189,10 +195,7 @@ export class PostgresWriter implements Writer {
       checkpointValues(checkpoint),
     );
     if (updated.rowCount !== 1) {
-      throw new RuntimeError(
-        `table ${checkpoint.table}: this worker's lease on chunk ${checkpoint.chunk} was taken over by another run`,
-        { hint: 'another run of this plan is working on it; let it finish or run again later' },
-      );
+      throw leaseTakenOver(checkpoint);
     }
   }
 

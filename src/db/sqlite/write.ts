@@ -3,8 +3,14 @@
  * checksum, and the checkpoint — all in one `BEGIN IMMEDIATE` transaction, executed synchronously.
  */
 import type { Row } from '../../convert/value.js';
-import { DataError, RuntimeError } from '../../errors.js';
-import type { BatchResult, CheckpointUpdate, Writer, WriteSpec } from '../dialect.js';
+import { DataError } from '../../errors.js';
+import {
+  type BatchResult,
+  type CheckpointUpdate,
+  leaseTakenOver,
+  type Writer,
+  type WriteSpec,
+} from '../dialect.js';
 import { type Encoder, encoderFor, type Param, StorageMismatch } from './codec.js';
 import {
   describe,
@@ -134,10 +140,7 @@ export class SqliteWriter implements Writer {
   private saveCheckpoint(checkpoint: CheckpointUpdate): void {
     const updated = this.checkpoint.run(checkpointParams(checkpoint));
     if (updated.changes !== 1) {
-      throw new RuntimeError(
-        `table ${checkpoint.table}: this worker's lease on chunk ${checkpoint.chunk} was taken over by another run`,
-        { hint: 'another run of this plan is working on it; let it finish or run again later' },
-      );
+      throw leaseTakenOver(checkpoint);
     }
   }
 
