@@ -1,6 +1,6 @@
 /**
  * The canonical JSON object of a row: the cache value for `value: json`, and the canonical row form that
- * `verify/row-hash.ts` hashes. Keys are the column names in the given column order (the target table's, so
+ * the checks compare. Keys are the column names in the given column order (the target table's, so
  * deterministic; not sorted). Values, by kind (canonical text from `canonical.ts`):
  *
  * - int → JSON number with the exact digits (`9007199254740993` stays exact in the text)
@@ -103,26 +103,4 @@ export function columnValueEncoder(column: Column): (v: Value) => Buffer | null 
       throw wrap(error);
     }
   };
-}
-
-/**
- * The cache value encoder for a table's `cache.value` setting (`json` or `column:<name>`), over rows in the
- * order of `columns`. Returns `null` for a row that has no cache value (its cached column is NULL).
- */
-export function cacheValueEncoder(columns: readonly Column[], setting: string): (row: Row) => Buffer | null {
-  if (setting === 'json') {
-    const encode = rowJsonEncoder(columns);
-    return (row) => Buffer.from(encode(row), 'utf8');
-  }
-  const name = setting.startsWith('column:') ? setting.slice('column:'.length) : undefined;
-  const index = name === undefined ? -1 : columns.findIndex((c) => c.name === name);
-  if (index < 0) {
-    throw new SchemaError(
-      `cache.value ${JSON.stringify(setting)}: ` +
-        (name === undefined ? 'expected `json` or `column:<name>`' : `the table has no column ${name}`),
-      { hint: `use \`json\` or \`column:<name>\` with one of: ${columns.map((c) => c.name).join(', ')}` },
-    );
-  }
-  const encode = columnValueEncoder(columns[index]!);
-  return (row) => encode(row[index] as Value);
 }

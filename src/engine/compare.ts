@@ -24,7 +24,3 @@ export function compareRows(m: TableMapping, rows: Row[], readBack: Row[]): Mism
   }
   return out;
 }
-
-export function differingColumns(m: TableMapping, a: Row, b: Row): string[] {
-  return m.rowEquality.differing(a, b);
-}

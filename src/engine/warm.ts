@@ -118,7 +118,8 @@ export async function warmRows(
       toCheck = new Map();
       if (verify && res.existed > 0) {
         // `add` left some entries alone: they must hold the same value to count as warm.
-        const taken = p.keys.filter((k) => !res.failed.includes(k));
+        const failedKeys = new Set(res.failed);
+        const taken = p.keys.filter((k) => !failedKeys.has(k));
         const got = await cache.get(taken);
         for (const [k, v] of got.hits) toCheck.set(k, v);
         toCheck.forEach((v, k) => {
@@ -177,11 +178,13 @@ export async function warmRows(
     }
   }
   if (verify) {
+    let rowOf: Map<string, Row> | null = null;
     for (const [key, value] of toCheck) {
       const want = expected.get(key);
       if (!want || value.equals(want)) continue;
       counts.mismatches++;
-      const row = p.rows[p.keys.indexOf(key)]!;
+      rowOf ??= new Map(p.keys.map((k, i) => [k, p.rows[i]!]));
+      const row = rowOf.get(key)!;
       ctx.recordMismatch({
         table: m.label,
         key: m.key.length ? keyText(m, row) : key,

@@ -6,7 +6,6 @@
  */
 import { canonicalizer } from '../convert/canonical.js';
 import type { Row } from '../convert/value.js';
-import { differingColumns } from '../engine/compare.js';
 import type { TableMapping } from '../engine/mapping.js';
 import type { TableCheck } from './table-check.js';
 
@@ -62,7 +61,12 @@ export class KeyedMatcher {
     const { check } = this;
     if (check.canonical(source) === check.canonical(target)) check.counts.verified++;
     else
-      check.mismatch('target', 'different', check.keyText(source), differingColumns(check.m, source, target));
+      check.mismatch(
+        'target',
+        'different',
+        check.keyText(source),
+        check.m.rowEquality.differing(source, target),
+      );
   }
 }
 

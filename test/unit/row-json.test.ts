@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CanonicalValueError } from '../../src/convert/canonical.js';
-import { cacheValueEncoder, columnValueEncoder, rowJsonEncoder } from '../../src/convert/row-json.js';
+import { columnValueEncoder, rowJsonEncoder } from '../../src/convert/row-json.js';
 import type { Column, ColumnKind, Row } from '../../src/convert/value.js';
 import { SchemaError } from '../../src/errors.js';
 
@@ -143,25 +143,5 @@ describe('columnValueEncoder', () => {
   it('names the column of a bad value', () => {
     expect(() => columnValueEncoder(col('n', 'int'))(5)).toThrow(/^column n: invalid int value/);
     expect(() => columnValueEncoder(col('b', 'bytes'))('00')).toThrow(/^column b: invalid bytes value/);
-  });
-});
-
-describe('cacheValueEncoder', () => {
-  const cols = [col('id', 'int'), col('body', 'text')];
-
-  it('json: the row JSON as bytes', () => {
-    expect(cacheValueEncoder(cols, 'json')(['1', 'é'])?.toString('utf8')).toBe('{"id":1,"body":"é"}');
-  });
-
-  it('column:<name>: that column, null when NULL', () => {
-    const encode = cacheValueEncoder(cols, 'column:body');
-    expect(encode(['1', 'hello'])?.toString()).toBe('hello');
-    expect(encode(['1', null])).toBeNull();
-  });
-
-  it('rejects an unknown column or setting', () => {
-    expect(() => cacheValueEncoder(cols, 'column:nope')).toThrow(SchemaError);
-    expect(() => cacheValueEncoder(cols, 'column:nope')).toThrow(/the table has no column nope/);
-    expect(() => cacheValueEncoder(cols, 'xml')).toThrow(/expected `json` or `column:<name>`/);
   });
 });
