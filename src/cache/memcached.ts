@@ -1,7 +1,9 @@
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import memjs, { type Client as MemjsClient, type Response as MemjsResponse } from 'memjs';
-import type { Cache, CacheEntry, GetResult, StoreResult } from './cache.js';
+import { checkEntries, fillEntries } from './bulk.js';
+import type { Cache, CacheEntry, CheckResult, FillResult, GetResult, StoreResult } from './cache.js';
+import type { PackedEntries } from './entry-pack.js';
 import { type KetamaFlavour, KetamaRing } from './ketama.js';
 
 /**
@@ -172,7 +174,7 @@ export class MemcachedCache implements Cache {
 
   async store(entries: readonly CacheEntry[], mode: 'add' | 'set'): Promise<StoreResult> {
     this.assertOpen();
-    const result: StoreResult = { stored: 0, existed: 0, failed: [] };
+    const result: StoreResult = { stored: 0, existed: 0, existedKeys: [], failed: [] };
     const groups = this.groupByServer(entries.length, (i) => entries[i]?.key ?? '');
     await Promise.all(
       groups.map(async (items, s) => {
@@ -192,6 +194,14 @@ export class MemcachedCache implements Cache {
       }),
     );
     return result;
+  }
+
+  fill(entries: PackedEntries, mode: 'add' | 'set'): Promise<FillResult> {
+    return fillEntries(this, entries, mode);
+  }
+
+  check(entries: PackedEntries): Promise<CheckResult> {
+    return checkEntries(this, entries);
   }
 
   async close(): Promise<void> {
@@ -476,9 +486,10 @@ class StorePass {
     request.answered[index] = 1;
     const status = response.header.status;
     if (status === STATUS_SUCCESS) this.result.stored++;
-    else if (this.mode === 'add' && (status === STATUS_KEY_EXISTS || status === STATUS_NOT_STORED))
+    else if (this.mode === 'add' && (status === STATUS_KEY_EXISTS || status === STATUS_NOT_STORED)) {
       this.result.existed++;
-    else if (TRANSIENT_STATUS.has(status)) {
+      this.result.existedKeys.push((this.entries[item] as CacheEntry).key);
+    } else if (TRANSIENT_STATUS.has(status)) {
       this.outcome.retry.push(item);
       this.outcome.error = `memcached answered ${statusText(status)}`;
     } else this.refuse(item, statusText(status));

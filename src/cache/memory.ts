@@ -14,7 +14,9 @@
  *   (`expiresField`) so that memcached, too, keeps the entry for the duration. Expiry is checked on access;
  * - a memory limit (64 MiB like memcached's `-m` default) with least-recently-used eviction.
  */
-import type { Cache, CacheEntry, GetResult, StoreResult } from './cache.js';
+import { checkEntries, fillEntries } from './bulk.js';
+import type { Cache, CacheEntry, CheckResult, FillResult, GetResult, StoreResult } from './cache.js';
+import type { PackedEntries } from './entry-pack.js';
 
 export interface MemoryCacheOptions {
   /** Largest item (key + value + overhead), like memcached's `-I`. Default 1 MiB. */
@@ -87,7 +89,7 @@ export class MemoryCache implements Cache {
   }
 
   async store(entries: readonly CacheEntry[], mode: 'add' | 'set'): Promise<StoreResult> {
-    const result: StoreResult = { stored: 0, existed: 0, failed: [] };
+    const result: StoreResult = { stored: 0, existed: 0, existedKeys: [], failed: [] };
     const now = this.now();
     for (const { key, value, ttl } of entries) {
       const size = Buffer.byteLength(key) + value.length + ITEM_OVERHEAD_BYTES;
@@ -97,6 +99,7 @@ export class MemoryCache implements Cache {
       }
       if (mode === 'add' && this.live(key, now)) {
         result.existed++;
+        result.existedKeys.push(key);
         continue;
       }
       this.remove(key);
@@ -111,6 +114,14 @@ export class MemoryCache implements Cache {
 
   stats(): MemoryCacheStats {
     return { items: this.items.size, bytes: this.bytes, evictions: this.evictions };
+  }
+
+  fill(entries: PackedEntries, mode: 'add' | 'set'): Promise<FillResult> {
+    return fillEntries(this, entries, mode);
+  }
+
+  check(entries: PackedEntries): Promise<CheckResult> {
+    return checkEntries(this, entries);
   }
 
   async close(): Promise<void> {

@@ -1,8 +1,9 @@
 /** Opens the plan's cache. */
 import type { PlanCache } from '../plan/schema.js';
 import type { Cache } from './cache.js';
-import { MemcachedCache } from './memcached.js';
+import { MemcachedCache, type MemcachedCacheOptions } from './memcached.js';
 import { ITEM_OVERHEAD_BYTES, MAX_KEY_BYTES, MEMORY_DEFAULT_ITEM_BYTES, MemoryCache } from './memory.js';
+import { ThreadedCache, workerScript } from './threaded.js';
 
 /** `onLog` receives the cache's messages (a server failing, keys refused); without it they are kept quietly. */
 export function openCache(cfg: PlanCache, concurrency?: number, onLog?: (message: string) => void): Cache {
@@ -14,7 +15,7 @@ export function openCache(cfg: PlanCache, concurrency?: number, onLog?: (message
     );
     return new MemoryCache({ maxItemBytes });
   }
-  return new MemcachedCache({
+  const options: MemcachedCacheOptions = {
     servers: cfg.servers ?? [],
     distribution: cfg.distribution,
     ketamaFlavour: cfg.ketama,
@@ -25,5 +26,9 @@ export function openCache(cfg: PlanCache, concurrency?: number, onLog?: (message
     retries: cfg.retries,
     ...(concurrency !== undefined ? { concurrency } : {}),
     ...(onLog !== undefined ? { onLog } : {}),
-  });
+  };
+  // On its own thread (see threaded.ts) unless running from sources, or MIGRATE_CACHE_THREAD=0 asks not to.
+  const script = workerScript();
+  if (script && process.env.MIGRATE_CACHE_THREAD !== '0') return new ThreadedCache(options, script);
+  return new MemcachedCache(options);
 }

@@ -20,8 +20,8 @@ export interface CacheMapping {
   render: KeyRenderer;
   /** The cache value of a converted (target) row; null: this row is not cached (e.g. a NULL column value). */
   value: (row: Row) => Buffer | null;
-  /** The value is the row's canonical JSON (`value: json`), so a row's `rowJson` can be reused. */
-  valueIsRowJson: boolean;
+  /** The same value as text (`json`: encoded as UTF-8 when packed, no Buffer per row) or bytes. */
+  packValue: (row: Row) => string | Buffer | null;
   ttl: number;
 }
 
@@ -216,8 +216,10 @@ export async function resolveTable(
     }
     const valueSpec = table.cache.value ?? 'json';
     let value: CacheMapping['value'] | null = null;
+    let packValue: CacheMapping['packValue'] | null = null;
     if (valueSpec === 'json') {
       value = (row) => Buffer.from(rowJson(row));
+      packValue = rowJson;
     } else {
       const colName = valueSpec.slice('column:'.length);
       const i = templateCols.findIndex((c) => c.name === colName);
@@ -229,13 +231,14 @@ export async function resolveTable(
       } else {
         const encode = columnValueEncoder(targetCols[i]!);
         value = (row) => encode(row[i] ?? null);
+        packValue = value;
       }
     }
-    if (problems.list.length === 0 && value) {
+    if (problems.list.length === 0 && value && packValue) {
       cache = {
         render: compileKeyTemplate(table.cache.key, planCache.prefix, templateCols, planCache.longKeys),
         value,
-        valueIsRowJson: valueSpec === 'json',
+        packValue,
         ttl: table.cache.ttl ?? planCache.ttl,
       };
     }

@@ -16,7 +16,7 @@ import { decodeKey, encodeKey, keyOf } from './key-codec.js';
 import type { TableMapping } from './mapping.js';
 import { ownerIsDead } from './owner.js';
 import { StageTimer } from './timing.js';
-import { warmFromTarget, warmRows } from './warm.js';
+import { type Committed, type PackedBatch, packBatch, warmFromTarget, warmRows } from './warm.js';
 
 export const LEASE_MS = 60_000;
 
@@ -146,6 +146,17 @@ function readSpec(ctx: EngineContext, m: TableMapping, after: Row | null, until:
   };
 }
 
+/** A batch read, converted and packed, waiting for its write. */
+interface Prepared {
+  /** Rows read (converted rows plus the ones rejected). */
+  read: number;
+  rows: Row[];
+  skipped: number;
+  /** The batch's last key (the checkpoint). */
+  last: string;
+  packed: PackedBatch | null;
+}
+
 /** A keyed chunk: batch after batch from the checkpoint to the chunk's end. Returns whether it finished. */
 async function copyKeyed(
   ctx: EngineContext,
@@ -185,39 +196,78 @@ async function copyKeyed(
       leaseMs: LEASE_MS,
     }) satisfies CheckpointUpdate;
   const timer = new StageTimer();
+  // Read-through with no read-back to serve the misses looks the keys up instead of packing them.
+  const lookup = ctx.cacheConfig?.warm === 'read-through' && m.options.verify !== 'checksum';
+  const verify = m.options.verify === 'checksum';
+  /** Converts a batch read and packs its cache entries (so the rows' keys and values die young: packBatch). */
+  const prepare = (source: Row[]): Prepared => {
+    counts.read += source.length;
+    let skipped = 0;
+    const rows = convertRows(m, source, (r) => {
+      skipped++;
+      ctx.recordReject(r);
+    });
+    counts.skipped += skipped;
+    timer.mark('convert');
+    const packed = ctx.cache && m.cache && !lookup ? packBatch(ctx, m, rows) : null;
+    timer.mark('pack');
+    return {
+      read: source.length,
+      rows,
+      skipped,
+      last: encodeKey(keyOf(source[source.length - 1]!, m.key)),
+      packed,
+    };
+  };
   try {
     let next = it.next();
     next.catch(() => undefined);
-    for (;;) {
-      timer.mark('other');
-      const step = await next;
-      timer.mark('wait-read');
-      if (step.done) {
-        finished = true;
-        break;
-      }
+    const first = await next;
+    timer.mark('wait-read');
+    let current: Prepared | null = null;
+    if (first.done) finished = true;
+    else {
       next = it.next();
       next.catch(() => undefined);
-      const source = step.value;
-      counts.read += source.length;
-      let skipped = 0;
-      const rows = convertRows(m, source, (r) => {
-        skipped++;
-        ctx.recordReject(r);
-      });
-      counts.skipped += skipped;
-      timer.mark('convert');
-      const lastSource = source[source.length - 1]!;
-      last = encodeKey(keyOf(lastSource, m.key));
-      const verify = m.options.verify === 'checksum';
-      // The row JSON is only built when it is the cache value (the check compares values directly).
-      const json = ctx.cache && m.cache?.valueIsRowJson ? rows.map(m.rowJson) : null;
-      timer.mark('row-json');
-      const result = await writer.writeBatch(rows, checkpoint(rows, 0, skipped, false), verify);
+      current = prepare(first.value);
+    }
+    // Batch n is written while batch n+1 is read, converted and packed, and batch n-1 warmed.
+    while (current) {
+      last = current.last;
+      const writing = writer.writeBatch(
+        current.rows,
+        checkpoint(current.rows, 0, current.skipped, false),
+        verify,
+      );
+      writing.catch(() => undefined);
+      timer.mark('other');
+      let upcoming: Prepared | null = null;
+      let upcomingError: unknown = null;
+      // Once a stop is asked for, nothing more is read: the batch being written is the last one.
+      if (!ctx.shouldStop()) {
+        try {
+          const step = await next;
+          timer.mark('wait-read');
+          if (step.done) finished = true;
+          else {
+            next = it.next();
+            next.catch(() => undefined);
+            upcoming = prepare(step.value);
+          }
+        } catch (error) {
+          // Reported once the batch being written is committed.
+          upcomingError = error;
+        }
+      }
+      const result = await writing;
       timer.mark('write');
+      const { rows } = current;
       counts.written += result.written;
+      let committed: Committed | null = null;
       if (verify && result.readBack) {
-        const bad = compareRows(m, rows, result.readBack);
+        const differing = new Set<number>();
+        const bad = compareRows(m, rows, result.readBack, differing);
+        committed = { rows: result.readBack, differing };
         for (const mismatch of bad) ctx.recordMismatch(mismatch);
         counts.verified += rows.length - bad.length;
         counts.mismatches += bad.length;
@@ -227,18 +277,19 @@ async function copyKeyed(
       timer.mark('wait-warm');
       if (ctx.cache && m.cache) {
         const batchLast = last;
-        warming = warmRows(ctx, m, rows, json, counts, false, result.readBack).then(() => batchLast);
+        warming = warmRows(ctx, m, rows, counts, { committed, packed: current.packed }).then(() => batchLast);
         warming.catch(() => undefined);
       }
       ctx.sink.emit({
         event: 'batch',
         table: m.label,
         chunk: chunkId,
-        rows: source.length,
+        rows: current.read,
         lastKey: last,
         counts,
       });
-      if (ctx.shouldStop()) break;
+      if (upcomingError) throw upcomingError;
+      current = upcoming;
     }
     if (warming) warmedThrough = await warming;
     timer.mark('wait-warm');

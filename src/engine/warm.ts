@@ -3,6 +3,7 @@
  * load the misses from the target (read-through), and check the entries against the expected values.
  */
 
+import { EntryPackBuilder, type PackedEntries } from '../cache/entry-pack.js';
 import { isSkip, type KeySkipReason } from '../cache/key-template.js';
 import { ReadThrough } from '../cache/read-through.js';
 import type { Row } from '../convert/value.js';
@@ -31,45 +32,24 @@ interface Prepared {
   rows: Row[];
 }
 
-function prepare(
-  ctx: EngineContext,
-  m: TableMapping,
-  rows: Row[],
-  json: string[] | null,
-  counts: TableCounts,
-): Prepared {
+function prepare(ctx: EngineContext, m: TableMapping, rows: Row[], counts: TableCounts): Prepared {
   const mc = m.cache!;
   const max = ctx.cacheConfig!.maxValueBytes;
   const out: Prepared = { keys: [], values: [], rows: [] };
-  const reuse = json !== null && mc.valueIsRowJson;
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
     const key = mc.render(row);
     if (isSkip(key)) {
-      if (!counts.cacheSkipped[key.skip]) {
-        ctx.sink.emit({
-          event: 'warning',
-          table: m.label,
-          message: `${KEY_SKIP_TEXT[key.skip]}${m.key.length ? ` for row ${keyText(m, row)}` : ''}: not cached (the row is migrated); further ones are counted`,
-        });
-      }
-      bump(counts, key.skip);
+      skipKey(ctx, m, counts, key.skip, row);
       continue;
     }
-    const value = reuse ? Buffer.from(json[i]!) : mc.value(row);
+    const value = mc.value(row);
     if (value === null) {
       bump(counts, 'value-null');
       continue;
     }
     if (value.length > max) {
-      if (!counts.cacheSkipped['value-too-large']) {
-        ctx.sink.emit({
-          event: 'warning',
-          table: m.label,
-          message: `cache value of ${value.length} bytes for key ${key} is over cache.maxValueBytes (${max}): not cached (the row is migrated); further ones are counted`,
-        });
-      }
-      bump(counts, 'value-too-large');
+      tooLarge(ctx, m, counts, key, value.length, max);
       continue;
     }
     out.keys.push(key);
@@ -80,89 +60,250 @@ function prepare(
 }
 
 /**
+ * The target's rows for a batch, as read back inside the batch's transaction (the per-batch check), and which
+ * source rows (by index) have a target row that differs or is missing: read-through loads are served from
+ * these committed rows instead of a second query of the same rows.
+ */
+export interface Committed {
+  rows: Row[];
+  differing: ReadonlySet<number>;
+}
+
+/**
+ * A batch's cache entries packed (see entry-pack.ts), with the rows left out and why. Packed as soon as the
+ * batch is converted: each row's key and JSON are written into the pack's buffer at once, so no per-row
+ * string lives on through the write (which would make the garbage collector copy and promote it).
+ */
+export interface PackedBatch {
+  pack: PackedEntries;
+  /** Rows not cached, per reason. */
+  skipped: Map<string, number>;
+  /** The warning for the first row skipped for each reason. */
+  warnings: Map<string, string>;
+}
+
+/**
+ * Packs the rows' cache entries. With `committed`, rows whose target row differs are packed with the target
+ * row's value (what the application would load) and rows missing from the target are left out.
+ */
+export function packBatch(
+  ctx: EngineContext,
+  m: TableMapping,
+  rows: Row[],
+  committed: Committed | null = null,
+): PackedBatch {
+  const mc = m.cache!;
+  const max = ctx.cacheConfig!.maxValueBytes;
+  const b = new EntryPackBuilder(rows.length * 320);
+  const out: PackedBatch = {
+    pack: { bytes: new Uint8Array(0), count: 0 },
+    skipped: new Map(),
+    warnings: new Map(),
+  };
+  const skip = (reason: string, warning: () => string) => {
+    const n = out.skipped.get(reason);
+    out.skipped.set(reason, (n ?? 0) + 1);
+    if (n === undefined) out.warnings.set(reason, warning());
+  };
+  let targetRows: Map<string, Row> | null = null;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    const key = mc.render(row);
+    if (isSkip(key)) {
+      skip(
+        key.skip,
+        () =>
+          `${KEY_SKIP_TEXT[key.skip]}${m.key.length ? ` for row ${keyText(m, row)}` : ''}: not cached (the row is migrated); further ones are counted`,
+      );
+      continue;
+    }
+    let value: string | Buffer | null;
+    if (committed?.differing.has(i)) {
+      // The target holds something else for this row (reported by the check): the application would load
+      // that, so that is what is cached.
+      targetRows ??= byKey(m, committed.rows);
+      const target = targetRows.get(keyStringer(m.key)(row));
+      if (!target) {
+        skip('not-in-target', () => '');
+        continue;
+      }
+      value = mc.packValue(target);
+    } else value = mc.packValue(row);
+    if (value === null) {
+      skip('value-null', () => '');
+      continue;
+    }
+    const bytes = b.add(key, value, mc.ttl);
+    if (bytes > max) {
+      b.undo();
+      skip('value-too-large', () =>
+        `cache value of ${bytes} bytes for key ${key} is over cache.maxValueBytes (${max}): not cached (the row is migrated); further ones are counted`);
+    }
+  }
+  out.pack = b.finish();
+  return out;
+}
+
+/**
  * Warms rows just committed to the target. `fromTarget`: the rows were read from the target (re-warm,
- * `migrate warm`), so misses are served from them; otherwise misses are loaded from the target by key.
+ * `migrate warm`). When every value is known — write-through, rows from the target, or read-through with
+ * the committed rows at hand — the packed batch is filled in one call (`add` finds what the application
+ * cached meanwhile, and that is compared); otherwise the keys are looked up and the misses loaded from
+ * the target by key.
  */
 export async function warmRows(
   ctx: EngineContext,
   m: TableMapping,
   rows: Row[],
-  /** `m.rowJson` of each row when already computed (reused as the `json` cache value). */
-  rowJson: string[] | null,
   counts: TableCounts,
-  fromTarget = false,
-  /**
-   * The target's rows for this batch as read inside the batch's transaction (the per-batch check). Misses
-   * are then served from them — the committed rows — instead of a second query of the same rows.
-   */
-  committed: Row[] | null = null,
+  opts: {
+    fromTarget?: boolean;
+    committed?: Committed | null;
+    /** `packBatch(ctx, m, rows)`, when packed already. */
+    packed?: PackedBatch | null;
+  } = {},
+): Promise<void> {
+  const cfg = ctx.cacheConfig!;
+  const readThrough = cfg.warm === 'read-through' && !opts.fromTarget;
+  const committed = opts.committed ?? null;
+  if (readThrough && committed === null) {
+    await warmByLookup(ctx, m, rows, counts);
+    return;
+  }
+  const packed =
+    readThrough && committed && committed.differing.size > 0
+      ? packBatch(ctx, m, rows, committed)
+      : (opts.packed ?? packBatch(ctx, m, rows));
+  for (const [reason, n] of packed.skipped) {
+    const warning = packed.warnings.get(reason);
+    if (warning && !counts.cacheSkipped[reason])
+      ctx.sink.emit({ event: 'warning', table: m.label, message: warning });
+    bump(counts, reason, n);
+  }
+  if (packed.pack.count === 0) return;
+  const res = await ctx.cache!.fill(packed.pack, cfg.overwrite ? 'set' : 'add');
+  counts.cached += res.stored + res.same + res.different.length;
+  if (m.options.verify === 'checksum' && res.different.length > 0) {
+    // Rare: find the rows of the keys again.
+    const rowOf = new Map<string, Row>();
+    for (const row of rows) {
+      const key = m.cache!.render(row);
+      if (!isSkip(key) && !rowOf.has(key)) rowOf.set(key, row);
+    }
+    for (const key of res.different) cacheDiffers(ctx, m, counts, key, rowOf.get(key));
+  }
+  unwarmed(ctx, m, counts, res.failed);
+}
+
+function byKey(m: TableMapping, rows: Row[]): Map<string, Row> {
+  const keyString = keyStringer(m.key);
+  const out = new Map<string, Row>();
+  for (const row of rows) out.set(keyString(row), row);
+  return out;
+}
+
+function skipKey(
+  ctx: EngineContext,
+  m: TableMapping,
+  counts: TableCounts,
+  skip: KeySkipReason,
+  row: Row,
+): void {
+  if (!counts.cacheSkipped[skip]) {
+    ctx.sink.emit({
+      event: 'warning',
+      table: m.label,
+      message: `${KEY_SKIP_TEXT[skip]}${m.key.length ? ` for row ${keyText(m, row)}` : ''}: not cached (the row is migrated); further ones are counted`,
+    });
+  }
+  bump(counts, skip);
+}
+
+function tooLarge(
+  ctx: EngineContext,
+  m: TableMapping,
+  counts: TableCounts,
+  key: string,
+  bytes: number,
+  max: number,
+): void {
+  if (!counts.cacheSkipped['value-too-large']) {
+    ctx.sink.emit({
+      event: 'warning',
+      table: m.label,
+      message: `cache value of ${bytes} bytes for key ${key} is over cache.maxValueBytes (${max}): not cached (the row is migrated); further ones are counted`,
+    });
+  }
+  bump(counts, 'value-too-large');
+}
+
+function cacheDiffers(
+  ctx: EngineContext,
+  m: TableMapping,
+  counts: TableCounts,
+  key: string,
+  row: Row | undefined,
+): void {
+  counts.mismatches++;
+  ctx.recordMismatch({
+    table: m.label,
+    key: m.key.length && row ? keyText(m, row) : key,
+    in: 'cache',
+    problem: 'different',
+  });
+}
+
+/** Keys whose server failed: counted and listed, or the run stops (`cache.required`). */
+function unwarmed(ctx: EngineContext, m: TableMapping, counts: TableCounts, failed: string[]): void {
+  if (failed.length === 0) return;
+  bump(counts, 'cache-server-failed', failed.length);
+  ctx.recordUnwarmed(m.label, failed);
+  if (ctx.cacheConfig!.required) {
+    throw new RuntimeError(
+      `table ${m.label}: ${failed.length} cache keys could not be stored (${ctx.cache!.description})`,
+      {
+        hint: 'cache.required is true, so the run stops; bring the servers back and run again to resume',
+      },
+    );
+  }
+}
+
+/** Read-through without the committed rows at hand: get the keys, load the misses from the target by key. */
+async function warmByLookup(
+  ctx: EngineContext,
+  m: TableMapping,
+  rows: Row[],
+  counts: TableCounts,
 ): Promise<void> {
   const cache = ctx.cache!;
   const cfg = ctx.cacheConfig!;
   const mc = m.cache!;
-  const p = prepare(ctx, m, rows, rowJson, counts);
+  const p = prepare(ctx, m, rows, counts);
   if (p.keys.length === 0) return;
-  const mode = cfg.overwrite ? 'set' : 'add';
   const verify = m.options.verify === 'checksum';
-  let failed: string[];
-  let toCheck: Map<string, Buffer>;
   const expected = new Map<string, Buffer>();
   for (let i = 0; i < p.keys.length; i++) expected.set(p.keys[i]!, p.values[i]!);
-
-  if (cfg.warm === 'write-through' || fromTarget) {
-    const entries = p.keys.map((key, i) => ({ key, value: p.values[i]!, ttl: mc.ttl }));
-    if (cfg.warm === 'write-through') {
-      const res = await cache.store(entries, mode);
-      counts.cached += res.stored + res.existed;
-      failed = res.failed;
-      toCheck = new Map();
-      if (verify && res.existed > 0) {
-        // `add` left some entries alone: they must hold the same value to count as warm.
-        const failedKeys = new Set(res.failed);
-        const taken = p.keys.filter((k) => !failedKeys.has(k));
-        const got = await cache.get(taken);
-        for (const [k, v] of got.hits) toCheck.set(k, v);
-        toCheck.forEach((v, k) => {
-          if (v.equals(expected.get(k)!)) toCheck.delete(k);
-        });
-      }
-    } else {
-      const rt = readThrough(ctx, m);
-      const res = await rt.fetch(p.keys, async (missing) => {
-        const out = new Map<string, Buffer>();
-        for (const k of missing) out.set(k, expected.get(k)!);
-        return out;
-      });
-      counts.cached += res.hits.size + res.stored + res.existed;
-      failed = res.failed;
-      toCheck = res.hits;
+  const rt = readThrough(ctx, m);
+  const rowByKey = new Map<string, Row>();
+  for (let i = 0; i < p.keys.length; i++) rowByKey.set(p.keys[i]!, p.rows[i]!);
+  const res = await rt.fetch(p.keys, async (missing) => {
+    const keys = missing.map((k) => keyOf(rowByKey.get(k)!, m.key));
+    const loaded = await ctx.target.fetchByKeys(m.targetRef, m.targetColumns, m.key, keys);
+    const out = new Map<string, Buffer>();
+    for (const row of loaded) {
+      const key = mc.render(row);
+      if (isSkip(key)) continue;
+      // The usual case: the target holds exactly the row just written, whose value is already built.
+      const source = rowByKey.get(key);
+      const value = source && m.rowEquality.equals(source, row) ? expected.get(key)! : mc.value(row);
+      if (value !== null) out.set(key, value);
     }
-  } else {
-    const rt = readThrough(ctx, m);
-    const rowByKey = new Map<string, Row>();
-    for (let i = 0; i < p.keys.length; i++) rowByKey.set(p.keys[i]!, p.rows[i]!);
-    const res = await rt.fetch(p.keys, async (missing) => {
-      const keys = missing.map((k) => keyOf(rowByKey.get(k)!, m.key));
-      const loaded = committed
-        ? fromCommitted(m, committed, keys)
-        : await ctx.target.fetchByKeys(m.targetRef, m.targetColumns, m.key, keys);
-      const out = new Map<string, Buffer>();
-      for (const row of loaded) {
-        const key = mc.render(row);
-        if (isSkip(key)) continue;
-        // The usual case: the target holds exactly the row just written, whose value is already built.
-        const source = rowByKey.get(key);
-        const value = source && m.rowEquality.equals(source, row) ? expected.get(key)! : mc.value(row);
-        if (value !== null) out.set(key, value);
-      }
-      return out;
-    });
-    counts.cached += res.hits.size + res.stored + res.existed;
-    if (res.absent.length > 0) bump(counts, 'not-in-target', res.absent.length);
-    failed = res.failed;
-    toCheck = res.hits;
-  }
-
+    return out;
+  });
+  counts.cached += res.hits.size + res.stored + res.existed;
+  if (res.absent.length > 0) bump(counts, 'not-in-target', res.absent.length);
+  let failed = res.failed;
+  const toCheck = res.hits;
   if (cfg.overwrite && toCheck.size > 0) {
     // overwrite: true lets the migrated values win: a different value found in the cache is replaced
     // (as `set` does for write-through), not reported.
@@ -182,44 +323,11 @@ export async function warmRows(
     for (const [key, value] of toCheck) {
       const want = expected.get(key);
       if (!want || value.equals(want)) continue;
-      counts.mismatches++;
       rowOf ??= new Map(p.keys.map((k, i) => [k, p.rows[i]!]));
-      const row = rowOf.get(key)!;
-      ctx.recordMismatch({
-        table: m.label,
-        key: m.key.length ? keyText(m, row) : key,
-        in: 'cache',
-        problem: 'different',
-      });
+      cacheDiffers(ctx, m, counts, key, rowOf.get(key));
     }
   }
-  if (failed.length > 0) {
-    bump(counts, 'cache-server-failed', failed.length);
-    ctx.recordUnwarmed(m.label, failed);
-    if (cfg.required) {
-      throw new RuntimeError(
-        `table ${m.label}: ${failed.length} cache keys could not be stored (${cache.description})`,
-        {
-          hint: 'cache.required is true, so the run stops; bring the servers back and run again to resume',
-        },
-      );
-    }
-  }
-}
-
-/** The committed rows whose key is one of `keys`. */
-function fromCommitted(m: TableMapping, committed: Row[], keys: Row[]): Row[] {
-  const keyString = keyStringer(m.key);
-  const byKey = new Map<string, Row>();
-  for (const row of committed) byKey.set(keyString(row), row);
-  const identity = m.key.map((_, i) => i);
-  const wanted = keyStringer(identity);
-  const out: Row[] = [];
-  for (const k of keys) {
-    const row = byKey.get(wanted(k));
-    if (row) out.push(row);
-  }
-  return out;
+  unwarmed(ctx, m, counts, failed);
 }
 
 function keyText(m: TableMapping, row: Row): string {
@@ -259,7 +367,7 @@ export async function warmFromTarget(ctx: EngineContext, m: TableMapping, pass: 
   });
   for await (const rows of batches) {
     pass.onRows?.(rows);
-    if (warm) await warmRows(ctx, m, rows, null, pass.counts, true);
+    if (warm) await warmRows(ctx, m, rows, pass.counts, { fromTarget: true });
     const last = rows[rows.length - 1];
     pass.onBatch?.(rows.length, last && m.key.length ? encodeKey(keyOf(last, m.key)) : '');
     if (ctx.shouldStop()) break;

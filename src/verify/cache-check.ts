@@ -5,18 +5,13 @@
  * 250 bytes, NULL in the key or value, value over `maxValueBytes`) are counted by reason, as `run` does.
  */
 import type { Cache } from '../cache/cache.js';
+import { EntryPackBuilder } from '../cache/entry-pack.js';
 import { isSkip } from '../cache/key-template.js';
 import type { Row } from '../convert/value.js';
 import { RuntimeError } from '../errors.js';
 import type { PlanCache } from '../plan/schema.js';
 import { STREAM_BATCH_ROWS } from './keyed-stream.js';
 import type { TableCheck } from './table-check.js';
-
-interface Expected {
-  row: Row;
-  /** Several rows may render the same key (a key-less table, a coarse template): any of their values is right. */
-  values: Buffer[];
-}
 
 export class CacheCheck {
   private warnedFailure = false;
@@ -32,35 +27,36 @@ export class CacheCheck {
     const { check } = this;
     const mc = check.m.cache!;
     const max = this.config.maxValueBytes;
-    const expected = new Map<string, Expected>();
+    const pack = new EntryPackBuilder(rows.length * 320);
+    // The first row of each key, to name it in a mismatch.
+    const rowOf = new Map<string, Row>();
     for (const row of rows) {
       const key = mc.render(row);
       if (isSkip(key)) {
         this.skip(key.skip);
         continue;
       }
-      const value = mc.value(row);
-      if (value === null) this.skip('value-null');
-      else if (value.length > max) this.skip('value-too-large');
-      else {
-        const e = expected.get(key);
-        if (e) e.values.push(value);
-        else expected.set(key, { row, values: [value] });
+      const value = mc.packValue(row);
+      if (value === null) {
+        this.skip('value-null');
+        continue;
       }
+      if (pack.add(key, value, 0) > max) {
+        pack.undo();
+        this.skip('value-too-large');
+        continue;
+      }
+      // Several rows may render the same key (a key-less table, a coarse template): any of their values is right.
+      if (!rowOf.has(key)) rowOf.set(key, row);
     }
-    if (expected.size === 0) return;
-    const got = await this.cache.get([...expected.keys()]);
-    const failed = new Set(got.failed);
+    if (pack.count === 0) return;
+    const got = await this.cache.check(pack.finish());
     const keyed = check.m.key.length > 0;
-    for (const [key, e] of expected) {
-      if (failed.has(key)) continue;
-      const hit = got.hits.get(key);
-      const shown = keyed ? check.keyText(e.row) : key;
-      if (hit === undefined) check.mismatch('cache', 'missing', shown);
-      else if (e.values.some((v) => v.equals(hit))) check.counts.cached++;
-      else check.mismatch('cache', 'different', shown);
-    }
-    if (failed.size > 0) this.serverFailed(failed.size);
+    const shown = (key: string) => (keyed ? check.keyText(rowOf.get(key)!) : key);
+    check.counts.cached += got.same;
+    for (const key of got.missing) check.mismatch('cache', 'missing', shown(key));
+    for (const key of got.different) check.mismatch('cache', 'different', shown(key));
+    if (got.failed.length > 0) this.serverFailed(got.failed.length);
   }
 
   /** The fast path digests the source inside the database: this reads it once more, for the cache. */

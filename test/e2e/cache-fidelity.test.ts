@@ -388,7 +388,10 @@ tables:
     const keys = Array.from({ length: rows }, (_, i) => `${prefix}item:${i + 1}`);
     const found = await findKeys(servers, keys);
     const missing = keys.filter((k) => !found.has(k));
-    expect(missing.slice(0, 10)).toEqual([]);
+    expect(
+      missing.slice(0, 10),
+      `${missing.length} missing; on ${[...new Set(missing.map(placeOf))].join(',')}; own ${own.address}`,
+    ).toEqual([]);
     for (const key of keys) {
       const holders = found.get(key)!.servers;
       if (holders.length !== 1 || holders[0] !== placeOf(key)) throw new Error(`${key} on ${holders}`);

@@ -57,7 +57,7 @@ describe('MemcachedCache on the test pool', () => {
     const cache = openCache();
     const entries = entriesFor(uniquePrefix('ketama'), 600, (i) => Buffer.from(`value-${i}`));
     const result = await cache.store(entries, 'set');
-    expect(result).toEqual({ stored: 600, existed: 0, failed: [] });
+    expect(result).toEqual({ stored: 600, existed: 0, existedKeys: [], failed: [] });
 
     const ring = new KetamaRing(POOL);
     const keys = entries.map((e) => e.key);
@@ -99,7 +99,12 @@ describe('MemcachedCache on the test pool', () => {
     for (const e of existing) await textSet(POOL[ring.serverIndexFor(e.key)] ?? '', e.key, 'old', 600);
 
     const result = await cache.store(entries, 'add');
-    expect(result).toEqual({ stored: 180, existed: 20, failed: [] });
+    expect({ ...result, existedKeys: [...result.existedKeys].sort() }).toEqual({
+      stored: 180,
+      existed: 20,
+      existedKeys: existing.map((e) => e.key).sort(),
+      failed: [],
+    });
 
     const got = await cache.get(entries.map((e) => e.key));
     expect(got.failed).toEqual([]);
@@ -108,7 +113,12 @@ describe('MemcachedCache on the test pool', () => {
     }
 
     // set, by contrast, overwrites.
-    expect(await cache.store(existing, 'set')).toEqual({ stored: 20, existed: 0, failed: [] });
+    expect(await cache.store(existing, 'set')).toEqual({
+      stored: 20,
+      existed: 0,
+      existedKeys: [],
+      failed: [],
+    });
     const after = await cache.get(existing.map((e) => e.key));
     for (const e of existing) expect(after.hits.get(e.key)).toEqual(e.value);
   });
@@ -124,7 +134,7 @@ describe('MemcachedCache on the test pool', () => {
       return Buffer.concat([rotated, Buffer.from(`#${i}\r\nEND\r\n`)]);
     });
     const stored = await cache.store(entries, 'set');
-    expect(stored).toEqual({ stored: 5000, existed: 0, failed: [] });
+    expect(stored).toEqual({ stored: 5000, existed: 0, existedKeys: [], failed: [] });
 
     const missing = Array.from({ length: 50 }, (_, i) => `${entries[0]?.key}:missing:${i}`);
     const got = await cache.get([...entries.map((e) => e.key), ...missing]);
@@ -212,7 +222,7 @@ describe('MemcachedCache when a server fails', () => {
     const again = await startMemcached(own.port);
     await sleep(150);
     const restored = await cache.store(entries.slice(0, 500), 'set');
-    expect(restored).toEqual({ stored: 500, existed: 0, failed: [] });
+    expect(restored).toEqual({ stored: 500, existed: 0, existedKeys: [], failed: [] });
     again.process.kill('SIGKILL');
   });
 
@@ -270,7 +280,12 @@ describe('MemcachedCache when a server fails', () => {
       const cache = openCache({ servers, timeoutMs: 300, retries: 2 });
       const entries = entriesFor(uniquePrefix('halved'), 400, (i) => Buffer.from(`h${i}`));
       expect(entries.filter((e) => ring.serverIndexFor(e.key) === 3).length).toBeGreaterThan(20);
-      expect(await cache.store(entries, 'set')).toEqual({ stored: 400, existed: 0, failed: [] });
+      expect(await cache.store(entries, 'set')).toEqual({
+        stored: 400,
+        existed: 0,
+        existedKeys: [],
+        failed: [],
+      });
       const got = await cache.get(entries.map((e) => e.key));
       expect(got.failed).toEqual([]);
       for (const e of entries) expect(got.hits.get(e.key)?.toString()).toBe(e.value.toString());

@@ -35,7 +35,12 @@ describe('memcached with SASL (-S)', () => {
     const messages: string[] = [];
     const cache = open({ username: USERNAME, password: PASSWORD, onLog: (m) => messages.push(m) });
     const batch = entries('ok', 2000);
-    expect(await cache.store(batch, 'set')).toEqual({ stored: 2000, existed: 0, failed: [] });
+    expect(await cache.store(batch, 'set')).toEqual({
+      stored: 2000,
+      existed: 0,
+      existedKeys: [],
+      failed: [],
+    });
 
     const got = await cache.get([...batch.map((e) => e.key), `sasltest:${RUN}:ok:missing`]);
     expect(got.failed).toEqual([]);
@@ -43,7 +48,16 @@ describe('memcached with SASL (-S)', () => {
     for (const e of batch) expect(got.hits.get(e.key)?.toString()).toBe(e.value.toString());
 
     // `add` leaves the values alone and says so, key by key.
-    expect(await cache.store(batch.slice(0, 100), 'add')).toEqual({ stored: 0, existed: 100, failed: [] });
+    const taken = await cache.store(batch.slice(0, 100), 'add');
+    expect({ ...taken, existedKeys: [...taken.existedKeys].sort() }).toEqual({
+      stored: 0,
+      existed: 100,
+      existedKeys: batch
+        .slice(0, 100)
+        .map((e) => e.key)
+        .sort(),
+      failed: [],
+    });
     expect(messages).toEqual([]);
   });
 

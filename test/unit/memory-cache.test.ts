@@ -2,6 +2,7 @@
 // injected clock, so expiry is tested without waiting.
 import { describe, expect, it } from 'vitest';
 import type { CacheEntry } from '../../src/cache/cache.js';
+import { EntryPackBuilder } from '../../src/cache/entry-pack.js';
 import { ITEM_OVERHEAD_BYTES, MemoryCache } from '../../src/cache/memory.js';
 import { openCache } from '../../src/cache/open.js';
 import { planSchema } from '../../src/plan/schema.js';
@@ -56,15 +57,35 @@ describe('MemoryCache', () => {
   it('add never clobbers a live value; set overwrites; add takes an expired key', async () => {
     const c = clock();
     const cache = new MemoryCache({ now: c.now });
-    expect(await cache.store([entry('k', 'first', 5)], 'add')).toEqual({ stored: 1, existed: 0, failed: [] });
-    expect(await cache.store([entry('k', 'second')], 'add')).toEqual({ stored: 0, existed: 1, failed: [] });
+    expect(await cache.store([entry('k', 'first', 5)], 'add')).toEqual({
+      stored: 1,
+      existed: 0,
+      existedKeys: [],
+      failed: [],
+    });
+    expect(await cache.store([entry('k', 'second')], 'add')).toEqual({
+      stored: 0,
+      existed: 1,
+      existedKeys: ['k'],
+      failed: [],
+    });
     expect(await value(cache, 'k')).toBe('first');
-    expect(await cache.store([entry('k', 'third')], 'set')).toEqual({ stored: 1, existed: 0, failed: [] });
+    expect(await cache.store([entry('k', 'third')], 'set')).toEqual({
+      stored: 1,
+      existed: 0,
+      existedKeys: [],
+      failed: [],
+    });
     expect(await value(cache, 'k')).toBe('third');
 
     await cache.store([entry('e', 'old', 1)], 'set');
     c.advance(1);
-    expect(await cache.store([entry('e', 'new')], 'add')).toEqual({ stored: 1, existed: 0, failed: [] });
+    expect(await cache.store([entry('e', 'new')], 'add')).toEqual({
+      stored: 1,
+      existed: 0,
+      existedKeys: [],
+      failed: [],
+    });
     expect(await value(cache, 'e')).toBe('new');
   });
 
@@ -94,7 +115,7 @@ describe('MemoryCache', () => {
       ],
       'set',
     );
-    expect(r).toEqual({ stored: 1, existed: 0, failed: ['big2'] });
+    expect(r).toEqual({ stored: 1, existed: 0, existedKeys: [], failed: ['big2'] });
     expect((await cache.get([key])).hits.get(key)?.equals(fits)).toBe(true);
     expect((await cache.get(['big2'])).hits.size).toBe(0);
   });
@@ -132,5 +153,69 @@ describe('MemoryCache', () => {
     expect(cache).toBeInstanceOf(MemoryCache);
     expect(cache.description).toMatch(/not shared/);
     await cache.close();
+  });
+});
+
+describe('fill and check of packed batches (MemoryCache)', () => {
+  const packOf = (entries: [string, string][]) => {
+    const b = new EntryPackBuilder();
+    for (const [k, v] of entries) b.add(k, v, 0);
+    return b.finish();
+  };
+
+  it('fill with add stores the free keys and compares the taken ones; set overwrites them', async () => {
+    const cache = new MemoryCache({ now: clock().now });
+    await cache.store([entry('same', 'v1'), entry('other', 'old')], 'set');
+    const added = await cache.fill(
+      packOf([
+        ['new', 'n'],
+        ['same', 'v1'],
+        ['other', 'new'],
+      ]),
+      'add',
+    );
+    expect(added).toEqual({ stored: 1, same: 1, different: ['other'], failed: [] });
+    expect(await value(cache, 'other')).toBe('old');
+    expect(await value(cache, 'new')).toBe('n');
+    const set = await cache.fill(packOf([['other', 'new']]), 'set');
+    expect(set).toEqual({ stored: 1, same: 0, different: [], failed: [] });
+    expect(await value(cache, 'other')).toBe('new');
+  });
+
+  it('a key packed twice is stored once and matches either value', async () => {
+    const cache = new MemoryCache({ now: clock().now });
+    const r = await cache.fill(
+      packOf([
+        ['dup', 'first'],
+        ['dup', 'second'],
+      ]),
+      'add',
+    );
+    expect(r).toEqual({ stored: 1, same: 0, different: [], failed: [] });
+    expect(await value(cache, 'dup')).toBe('first');
+    const again = await cache.fill(
+      packOf([
+        ['dup', 'second'],
+        ['dup', 'first'],
+      ]),
+      'add',
+    );
+    expect(again).toEqual({ stored: 0, same: 1, different: [], failed: [] });
+  });
+
+  it('check names the missing and different keys and counts the equal ones', async () => {
+    const cache = new MemoryCache({ now: clock().now });
+    await cache.store([entry('a', '1'), entry('b', '2')], 'set');
+    const r = await cache.check(
+      packOf([
+        ['a', '1'],
+        ['b', 'two'],
+        ['c', '3'],
+        ['b', '2x'],
+      ]),
+    );
+    expect(r).toEqual({ same: 1, missing: ['c'], different: ['b'], failed: [] });
+    const bad = await cache.check(packOf([['has space', 'v']]));
+    expect(bad).toEqual({ same: 0, missing: [], different: [], failed: ['has space'] });
   });
 });

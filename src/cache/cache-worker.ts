@@ -1,0 +1,49 @@
+/** The worker thread of ThreadedCache (threaded.ts): one MemcachedCache, driven by the main thread's requests. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { EntryPackBuilder, type PackedEntries, unpackEntries } from './entry-pack.js';
+import { MemcachedCache } from './memcached.js';
+import {
+  type PackedGetResult,
+  type Reply,
+  type Request,
+  transferable,
+  type WorkerOptions,
+} from './threaded.js';
+
+const port = parentPort;
+if (!port) throw new Error('cache-worker.js runs as a worker thread of ThreadedCache');
+
+const send = (reply: Reply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
+const cache = new MemcachedCache({ ...(workerData as WorkerOptions), onLog: (log) => send({ log }) });
+
+async function handle(req: Request): Promise<{ result: unknown; transfer?: ArrayBuffer[] }> {
+  switch (req.op) {
+    case 'get': {
+      const got = await cache.get(req.keys);
+      const b = new EntryPackBuilder();
+      for (const [key, value] of got.hits) b.add(key, value, 0);
+      const hits = b.finish();
+      return {
+        result: { hits, failed: got.failed } satisfies PackedGetResult,
+        transfer: [transferable(hits)],
+      };
+    }
+    case 'store':
+      return { result: await cache.store(unpackEntries(req.pack as PackedEntries), req.mode) };
+    case 'fill':
+      return { result: await cache.fill(req.pack, req.mode) };
+    case 'check':
+      return { result: await cache.check(req.pack) };
+    case 'close':
+      await cache.close();
+      return { result: null };
+  }
+}
+
+port.on('message', (req: Request) => {
+  handle(req).then(
+    ({ result, transfer }) => send({ id: req.id, ok: true, result }, transfer),
+    (err: unknown) =>
+      send({ id: req.id, ok: false, message: err instanceof Error ? err.message : String(err) }),
+  );
+});
