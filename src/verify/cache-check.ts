@@ -24,6 +24,11 @@ export class CacheCheck {
 
   /** Checks the cache entries of converted source rows. */
   async rows(rows: readonly Row[]): Promise<void> {
+    await this.submit(rows);
+  }
+
+  /** Packs the rows' expected entries now; the promise settles once the cache has answered and it is counted. */
+  private submit(rows: readonly Row[]): Promise<void> {
     const { check } = this;
     const mc = check.m.cache!;
     const max = this.config.maxValueBytes;
@@ -49,30 +54,45 @@ export class CacheCheck {
       // Several rows may render the same key (a key-less table, a coarse template): any of their values is right.
       if (!rowOf.has(key)) rowOf.set(key, row);
     }
-    if (pack.count === 0) return;
-    const got = await this.cache.check(pack.finish());
-    const keyed = check.m.key.length > 0;
-    const shown = (key: string) => (keyed ? check.keyText(rowOf.get(key)!) : key);
-    check.counts.cached += got.same;
-    for (const key of got.missing) check.mismatch('cache', 'missing', shown(key));
-    for (const key of got.different) check.mismatch('cache', 'different', shown(key));
-    if (got.failed.length > 0) this.serverFailed(got.failed.length);
+    if (pack.count === 0) return Promise.resolve();
+    return this.cache.check(pack.finish()).then((got) => {
+      const keyed = check.m.key.length > 0;
+      const shown = (key: string) => (keyed ? check.keyText(rowOf.get(key)!) : key);
+      check.counts.cached += got.same;
+      for (const key of got.missing) check.mismatch('cache', 'missing', shown(key));
+      for (const key of got.different) check.mismatch('cache', 'different', shown(key));
+      if (got.failed.length > 0) this.serverFailed(got.failed.length);
+    });
   }
 
-  /** The fast path digests the source inside the database: this reads it once more, for the cache. */
+  /**
+   * The fast path digests the source inside the database: this reads it once more, for the cache. The cache
+   * checks one batch while the next is read and packed.
+   */
   async stream(): Promise<boolean> {
     const { ctx, m } = this.check;
-    for await (const raw of ctx.source.readBatches({
-      from: m.from,
-      columns: m.sourceColumns,
-      key: m.key,
-      batchSize: STREAM_BATCH_ROWS,
-      after: null,
-    })) {
-      await this.rows(this.check.convert(raw));
-      if (ctx.shouldStop()) return false;
+    let inFlight: Promise<void> | null = null;
+    try {
+      for await (const raw of ctx.source.readBatches({
+        from: m.from,
+        columns: m.sourceColumns,
+        key: m.key,
+        batchSize: STREAM_BATCH_ROWS,
+        after: null,
+      })) {
+        const next = this.submit(this.check.convert(raw));
+        next.catch(() => undefined);
+        if (inFlight) await inFlight;
+        inFlight = next;
+        if (ctx.shouldStop()) return false;
+      }
+      if (inFlight) await inFlight;
+      inFlight = null;
+      return true;
+    } finally {
+      // A failure elsewhere: let the batch in flight settle before the cache is closed.
+      if (inFlight) await (inFlight as Promise<void>).catch(() => undefined);
     }
-    return true;
   }
 
   private skip(reason: string, n = 1): void {
