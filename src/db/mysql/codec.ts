@@ -137,11 +137,15 @@ export function decoderFor(column: Column): Decoder {
   }
 }
 
+/**
+ * Decodes a row in place: the driver's array (one per row, never reused by it) becomes the row, so the
+ * row loop allocates only the values.
+ */
 export function rowDecoder(columns: readonly Column[]): (raw: (Buffer | null)[]) => Value[] {
   const decoders = columns.map(decoderFor);
   const n = decoders.length;
   return (raw) => {
-    const row: Value[] = new Array(n);
+    const row = raw as Value[];
     for (let i = 0; i < n; i++) row[i] = decoders[i]!(raw[i] ?? null);
     return row;
   };

@@ -59,7 +59,8 @@ export async function* readKeyset(conn: mysql.Connection, spec: ReadSpec): Async
   for (;;) {
     const [raw] = await conn.query<mysql.RowDataPacket[]>({ sql: keysetSql(spec, after), ...RAW });
     if (raw.length === 0) return;
-    const rows = (raw as unknown as RawRow[]).map(decode);
+    const rows = raw as unknown as Row[];
+    for (const r of rows) decode(r as RawRow);
     yield rows;
     if (rows.length < spec.batchSize) return;
     const last = rows[rows.length - 1]!;

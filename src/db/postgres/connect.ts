@@ -84,6 +84,8 @@ interface Submittable {
   submit: unknown;
   callback?: (...args: unknown[]) => unknown;
   handlePortalSuspended?: unknown;
+  handleReadyForQuery?: (...args: unknown[]) => unknown;
+  handleError?: (...args: unknown[]) => unknown;
 }
 
 /** A pg.Client with the query timeout and the bounded end described at the top of this file. */
@@ -121,6 +123,15 @@ class GuardedClient extends pg.Client {
         clear();
         return callback?.apply(this, a);
       };
+      // COPY TO streams have no callback: pg tells them that the query ended through these two.
+      for (const name of ['handleReadyForQuery', 'handleError'] as const) {
+        const handler = submittable[name];
+        if (typeof handler !== 'function') continue;
+        submittable[name] = function (this: unknown, ...a: unknown[]) {
+          clear();
+          return handler.apply(this, a);
+        };
+      }
     } else {
       clear(); // callback-style queries are not used by this project
     }

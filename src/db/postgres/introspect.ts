@@ -44,6 +44,7 @@ export async function describeTable(client: pg.Client, ref: TableRef): Promise<T
     kind: r.typtype === 'e' ? 'text' : kindOfPgType(r.typname),
     dbType: r.db_type,
     nullable: r.nullable === 't',
+    origin: 'postgres',
   }));
 
   const keys = await client.query<{ primary: string; cols: string; not_null: string }>(KEYS_SQL, [qualified]);
@@ -84,6 +85,7 @@ export async function describeQuery(client: pg.Client, sql: string): Promise<Col
       kind: kindOfPgType(t?.typname ?? ''),
       dbType: t?.db_type ?? 'unknown',
       nullable: true,
+      origin: 'postgres',
     };
   });
 }

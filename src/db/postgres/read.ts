@@ -1,9 +1,11 @@
 /** Reading rows: keyset pagination on the key, or one cursor pass for a key-less source. */
-import type pg from 'pg';
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import QueryStream from 'pg-query-stream';
-import type { Column, Row } from '../../convert/value.js';
+import type { Column, Row, Value } from '../../convert/value.js';
 import type { ReadSpec, RowSource } from '../dialect.js';
 import { type Decoder, decoderFor, identity, paramOf } from './codec.js';
+import { parseCopyText } from './copy-text.js';
 import { columnList, quoteIdent, quoteTable } from './sql.js';
 
 function fromClause(from: RowSource): { sql: string; where: string | null } {
@@ -29,25 +31,29 @@ export function rowDecoder(columns: Column[]): (raw: (string | null)[]) => Row {
   };
 }
 
-/** The SQL of one keyset page: rows after `$1..$k` in key order. */
+/** The SQL of one keyset page with parameters: rows after `$1..$k` (and up to the next k) in key order. */
 export function keysetSql(spec: ReadSpec, withAfter: boolean): string {
+  const n = spec.key.length;
+  const params = (from: number) => Array.from({ length: n }, (_, i) => `$${from + i}`);
+  return pageSql(spec, withAfter ? params(1) : null, spec.until ? params(withAfter ? n + 1 : 1) : null);
+}
+
+/** Rows after the key values `after` and up to `until` (SQL expressions: parameters or literals). */
+function pageSql(spec: ReadSpec, after: string[] | null, until: string[] | null): string {
   const { sql, where } = fromClause(spec.from);
   const keyNames = spec.key.map((i) => spec.columns[i]!.name);
   const keyCols = columnList(keyNames);
   const conditions: string[] = [];
   if (where) conditions.push(where);
-  const n = keyNames.length;
-  const tuple = (from: number) => {
-    const params = keyNames.map((_, i) => `$${from + i}`).join(', ');
-    return n === 1 ? [keyCols, params] : [`(${keyCols})`, `(${params})`];
-  };
-  if (withAfter) {
-    const [cols, params] = tuple(1);
-    conditions.push(`${cols} > ${params}`);
+  const tuple = (values: string[]) =>
+    values.length === 1 ? [keyCols, values[0]!] : [`(${keyCols})`, `(${values.join(', ')})`];
+  if (after) {
+    const [cols, values] = tuple(after);
+    conditions.push(`${cols} > ${values}`);
   }
-  if (spec.until) {
-    const [cols, params] = tuple(withAfter ? n + 1 : 1);
-    conditions.push(`${cols} <= ${params}`);
+  if (until) {
+    const [cols, values] = tuple(until);
+    conditions.push(`${cols} <= ${values}`);
   }
   const whereSql = conditions.length ? ` WHERE ${conditions.join(' AND ')}` : '';
   return (
@@ -56,24 +62,65 @@ export function keysetSql(spec: ReadSpec, withAfter: boolean): string {
   );
 }
 
+/** A key value as an SQL literal (COPY takes no parameters); untyped, so it takes the key column's type. */
+function literalOf(value: Value): string {
+  const v = paramOf(value);
+  if (v === null) return 'NULL';
+  return pg.escapeLiteral(typeof v === 'string' ? v : `\\x${v.toString('hex')}`);
+}
+
+/** One COPY … TO STDOUT's output, whole. */
+async function copyOut(client: pg.Client, sql: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of client.query(copyTo(sql)) as AsyncIterable<Buffer>) chunks.push(chunk);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/**
+ * Keyset pages read with `COPY (SELECT … ORDER BY key LIMIT n) TO STDOUT`: the server sends one message
+ * per row instead of one field per value, and the batch is decoded from one string. The batch's
+ * COPY text is kept with its rows (copyTextOf) so a PostgreSQL writer can send it on unchanged.
+ */
 export async function* readKeyset(client: pg.Client, spec: ReadSpec): AsyncGenerator<Row[]> {
   const decode = rowDecoder(spec.columns);
-  const first = keysetSql(spec, false);
-  const next = keysetSql(spec, true);
+  const width = spec.columns.length;
+  const types = typeSignature(spec.columns);
+  const until = spec.until ? spec.until.map(literalOf) : null;
   let after = spec.after;
   for (;;) {
-    const result = await client.query<(string | null)[]>({
-      text: after ? next : first,
-      values: [...(after ?? []), ...(spec.until ?? [])].map(paramOf),
-      rowMode: 'array',
-    });
-    if (result.rows.length === 0) return;
-    const rows = result.rows.map(decode);
+    const sql = pageSql(spec, after ? after.map(literalOf) : null, until);
+    const text = await copyOut(client, `COPY (${sql}) TO STDOUT`);
+    if (text.length === 0) return;
+    const rows = parseCopyText(text.toString('utf8'), width) as Row[];
+    for (const raw of rows) decode(raw as (string | null)[]);
+    copyTexts.set(rows, { text, types });
     yield rows;
     if (rows.length < spec.batchSize) return;
     const last = rows[rows.length - 1]!;
     after = spec.key.map((i) => last[i] ?? null);
   }
+}
+
+/** A batch's COPY text as read, with the column types it was read from (see readKeyset). */
+export interface CopyText {
+  text: Buffer;
+  /** typeSignature of the columns read. */
+  types: string;
+}
+
+const copyTexts = new WeakMap<Row[], CopyText>();
+
+/**
+ * The COPY text `rows` were read from, when `rows` is a batch exactly as readKeyset yielded it (the same
+ * array: conversions that change anything build a new one).
+ */
+export function copyTextOf(rows: Row[]): CopyText | undefined {
+  return copyTexts.get(rows);
+}
+
+/** Column types in order, to tell whether a COPY text fits a target's columns as it is. */
+export function typeSignature(columns: readonly Column[]): string {
+  return columns.map((c) => `${c.kind}:${c.dbType.toLowerCase()}`).join('\n');
 }
 
 /** A key-less source: one pass with a server-side cursor, batch by batch (memory bounded by the batch). */

@@ -17,7 +17,7 @@ import {
 } from '../dialect.js';
 import { type CopyEncoder, copyEncoderFor } from './codec.js';
 import { describe } from './connect.js';
-import { fetchByKeys, rowDecoder } from './read.js';
+import { copyTextOf, fetchByKeys, rowDecoder, typeSignature } from './read.js';
 import { columnList, quoteIdent, quoteTable } from './sql.js';
 import { checkpointSql, checkpointValues } from './state.js';
 
@@ -30,6 +30,8 @@ export class PostgresWriter implements Writer {
   private readonly insertReturningSql: string;
   private readonly readBackSql: string;
   private readonly encoders: CopyEncoder[];
+  /** typeSignature of the target columns: a batch read as COPY text from the same types is sent as it is. */
+  private readonly types: string;
   private readonly target: string;
   private readonly keyOf: (row: Row) => Row;
   /** COPY straight into the target (see writeRows). */
@@ -62,6 +64,7 @@ export class PostgresWriter implements Writer {
     this.insertSql = `INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${STAGE}${conflict}`;
     this.insertReturningSql = `${this.insertSql} RETURNING ${cols}`;
     this.encoders = spec.columns.map((c) => copyEncoderFor(c.kind));
+    this.types = typeSignature(spec.columns);
     const on = keyNames.map((n) => `t.${quoteIdent(n)} = s.${quoteIdent(n)}`).join(' AND ');
     this.readBackSql = `SELECT ${columnList(this.names, 't')} FROM ${target} AS t JOIN ${STAGE} AS s ON ${on}`;
     this.decode = rowDecoder(spec.columns);
@@ -83,7 +86,10 @@ export class PostgresWriter implements Writer {
       stream.on('finish', resolve);
       stream.on('error', reject);
     });
-    for (const chunk of encodeChunks(rows, this.encoders)) stream.write(chunk);
+    // Rows read from PostgreSQL columns of the same types and not converted: their COPY text, unchanged.
+    const read = copyTextOf(rows);
+    if (read && read.types === this.types) stream.write(read.text);
+    else for (const chunk of encodeChunks(rows, this.encoders)) stream.write(chunk);
     stream.end();
     await done;
   }
@@ -118,17 +124,16 @@ export class PostgresWriter implements Writer {
   }
 
   /**
-   * Inside the batch's transaction. While no batch has met a key that is already in the target (a first
-   * run, a resume), rows are COPYed straight into the target — the fastest path, and the same result as
-   * any conflict rule. The first batch that meets an existing key is rolled back to its savepoint and
-   * this writer switches to the staged INSERT … ON CONFLICT for good.
+   * The first statement of the batch's transaction. While no batch has met a key that is already in the
+   * target (a first run, a resume), rows are COPYed straight into the target — the fastest path, and the
+   * same result as any conflict rule. The first batch that meets an existing key rolls its transaction
+   * back (the COPY was all it held: no savepoint needed, which saves two round trips a batch), starts it
+   * again, and this writer switches to the staged INSERT … ON CONFLICT for good.
    */
   private async writeRows(rows: Row[], readBack: boolean): Promise<{ written: number; back: Row[] | null }> {
     if (this.direct && rows.length > 0) {
-      await this.client.query('SAVEPOINT direct_copy');
       try {
         await this.copyInto(this.target, rows);
-        await this.client.query('RELEASE SAVEPOINT direct_copy');
         const back = readBack
           ? await fetchByKeys(
               this.client,
@@ -143,7 +148,8 @@ export class PostgresWriter implements Writer {
         if ((error as { code?: string }).code !== '23505' || this.spec.onConflict === 'error') {
           throw this.dataError(error);
         }
-        await this.client.query('ROLLBACK TO SAVEPOINT direct_copy');
+        await this.client.query('ROLLBACK');
+        await this.client.query('BEGIN');
         this.direct = false;
       }
     }
