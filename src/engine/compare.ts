@@ -14,14 +14,12 @@ export function compareRows(
   readBack: Row[],
   differing?: Set<number>,
 ): Mismatch[] {
-  const keyString = keyStringer(m.key);
-  const actual = new Map<string, Row>();
-  for (const row of readBack) actual.set(keyString(row), row);
+  const targetOf = pairing(m.key, rows, readBack);
   const keyNames = m.key.map((i) => m.targetColumns[i]!.name);
   const out: Mismatch[] = [];
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
-    const got = actual.get(keyString(row));
+    const got = targetOf(row, i);
     if (got && m.rowEquality.equals(row, got)) continue;
     differing?.add(i);
     out.push({
@@ -33,4 +31,32 @@ export function compareRows(
     });
   }
   return out;
+}
+
+/**
+ * The target row for each source row: by position when the read-back came in the batch's order (the usual
+ * case: no map, no key strings), else by key.
+ */
+function pairing(
+  key: readonly number[],
+  rows: Row[],
+  readBack: Row[],
+): (row: Row, i: number) => Row | undefined {
+  if (readBack.length === rows.length && rows.every((row, i) => sameKey(key, row, readBack[i]!))) {
+    return (_, i) => readBack[i];
+  }
+  const keyString = keyStringer(key);
+  const actual = new Map<string, Row>();
+  for (const row of readBack) actual.set(keyString(row), row);
+  return (row) => actual.get(keyString(row));
+}
+
+function sameKey(key: readonly number[], a: Row, b: Row): boolean {
+  for (const k of key) {
+    const x = a[k] ?? null;
+    const y = b[k] ?? null;
+    if (x === y) continue;
+    if (!(Buffer.isBuffer(x) && Buffer.isBuffer(y) && x.equals(y))) return false;
+  }
+  return true;
 }
