@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ServerCpu } from './cpu.js';
 import type { Dataset } from './dataset.js';
 import { type ChildResult, expectSuccess, startMeasured, timed } from './measure.js';
 import { countSampleKeys, deleteOrderKeys } from './memcached-keys.js';
@@ -38,6 +39,10 @@ export interface Measurement {
   seconds: number;
   /** Peak RSS in MiB (what exactly: `rssNote`). */
   rssMb: number;
+  /** CPU seconds of the measured client process(es), all threads. */
+  clientCpu: number;
+  /** CPU seconds the servers used during the measured time. */
+  serverCpu: ServerCpu;
   rssNote?: string;
   /** Seconds migrate's own summary reports, when it is a migrate run. */
   reportedSeconds?: number;
@@ -140,7 +145,7 @@ async function runCli(
   args: string[],
   label: string,
 ): Promise<{ m: Measurement; summary: Summary }> {
-  const { seconds, result } = await timed(
+  const { seconds, result, serverCpu } = await timed(
     () =>
       startMeasured(process.execPath, [...ctx.nodeFlags, ctx.cli, ...args, '--json', '--no-progress'], {
         env: { ...process.env, CI: 'true', ...ctx.cliEnv },
@@ -150,7 +155,13 @@ async function runCli(
   expectSuccess(label, result);
   const summary = summaryOf(result);
   const stageTiming = result.stderr.split('\n').filter((l) => l.startsWith('timing '));
-  const m: Measurement = { seconds, rssMb: result.rssMb, reportedSeconds: summary.seconds };
+  const m: Measurement = {
+    seconds,
+    rssMb: result.rssMb,
+    clientCpu: result.cpuSeconds,
+    serverCpu,
+    reportedSeconds: summary.seconds,
+  };
   if (stageTiming.length) m.stageTiming = stageTiming;
   return { m, summary };
 }
@@ -229,7 +240,7 @@ const psqlCopy: BenchCase = {
       '-c',
       command,
     ];
-    const { seconds, result } = await timed(async () => {
+    const { seconds, result, serverCpu } = await timed(async () => {
       const out = startMeasured('psql', psql('\\copy (SELECT * FROM src.orders) TO STDOUT'), {
         pipeStdout: true,
       });
@@ -247,6 +258,8 @@ const psqlCopy: BenchCase = {
     return {
       seconds,
       rssMb: a.rssMb + b.rssMb,
+      clientCpu: a.cpuSeconds + b.cpuSeconds,
+      serverCpu,
       rssNote: `sum of the two psql processes (${a.rssMb.toFixed(0)} + ${b.rssMb.toFixed(0)} MB)`,
     };
   },
@@ -271,11 +284,11 @@ const baseline: BenchCase = {
       '600',
     ];
     try {
-      const { seconds, result } = await timed(() => startMeasured(process.execPath, args).done);
+      const { seconds, result, serverCpu } = await timed(() => startMeasured(process.execPath, args).done);
       expectSuccess('baseline', result);
       await expectRows(ctx, 'baseline', target);
       await expectKeys(ctx, 'baseline', prefix);
-      return { seconds, rssMb: result.rssMb };
+      return { seconds, rssMb: result.rssMb, clientCpu: result.cpuSeconds, serverCpu };
     } finally {
       await deleteOrderKeys(ctx.memcached, prefix, ctx.rows);
     }
@@ -393,7 +406,7 @@ function pgloaderCase(id: string, num: string, label: string, mysqlSource: boole
       writeFileSync(file, `LOAD DATABASE\n  FROM ${from}\n  INTO ${pgloaderUrl(targetUrl)}\n  ${only};\n`);
       await ctx.dataset.pgQuery('CHECKPOINT');
       const args = ['--dynamic-space-size', '4096', '--root-dir', dir, file];
-      const { seconds, result } = await timed(() => startMeasured('pgloader', args).done);
+      const { seconds, result, serverCpu } = await timed(() => startMeasured('pgloader', args).done);
       expectSuccess('pgloader', result);
       const n = Number(await ctx.dataset.pgloaderQuery(`SELECT count(*) FROM ${schema}.orders`));
       if (n !== ctx.rows) {
@@ -401,7 +414,7 @@ function pgloaderCase(id: string, num: string, label: string, mysqlSource: boole
           `pgloader: ${schema}.orders holds ${n} rows, expected ${ctx.rows}\n${result.stdout.slice(-3000)}`,
         );
       }
-      return { seconds, rssMb: result.rssMb };
+      return { seconds, rssMb: result.rssMb, clientCpu: result.cpuSeconds, serverCpu };
     },
   };
 }

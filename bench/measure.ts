@@ -8,6 +8,8 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cpuSince, type ServerCpu, serverCpu } from './cpu.js';
 
 export const TIME_BIN = '/usr/bin/time';
 
@@ -18,11 +20,15 @@ export interface ChildResult {
   stderr: string;
   /** Peak RSS of the process in MiB, as /usr/bin/time reports it (0 when unknown). */
   rssMb: number;
+  /** User + system CPU seconds of the process (all its threads), as /usr/bin/time reports it. */
+  cpuSeconds: number;
 }
 
 export interface Timed<T> {
   seconds: number;
   result: T;
+  /** CPU the database and cache servers used meanwhile. */
+  serverCpu: ServerCpu;
 }
 
 export function haveTime(): boolean {
@@ -37,10 +43,14 @@ function timeFile(): string {
   return join(timeDir, `${timeSeq}.txt`);
 }
 
-function peakRssMb(file: string): number {
-  if (!existsSync(file)) return 0;
-  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(file, 'utf8'));
-  return m?.[1] ? Number(m[1]) / 1024 : 0;
+function timeReport(file: string): { rssMb: number; cpuSeconds: number } {
+  if (!existsSync(file)) return { rssMb: 0, cpuSeconds: 0 };
+  const text = readFileSync(file, 'utf8');
+  const field = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+  return {
+    rssMb: field(/Maximum resident set size \(kbytes\): (\d+)/) / 1024,
+    cpuSeconds: field(/User time \(seconds\): ([\d.]+)/) + field(/System time \(seconds\): ([\d.]+)/),
+  };
 }
 
 export interface SpawnOptions {
@@ -80,15 +90,19 @@ export function startMeasured(command: string, args: string[], opts: SpawnOption
   });
   const done = new Promise<ChildResult>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, rssMb: peakRssMb(file) }));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, ...timeReport(file) }));
   });
   return { child, done };
 }
 
 export async function timed<T>(run: () => Promise<T>): Promise<Timed<T>> {
+  const before = serverCpu();
   const started = performance.now();
   const result = await run();
-  return { seconds: (performance.now() - started) / 1000, result };
+  const seconds = (performance.now() - started) / 1000;
+  // The client's backends exit as it does; give the postmaster a moment to reap them (their time then counts).
+  await sleep(300);
+  return { seconds, result, serverCpu: cpuSince(before) };
 }
 
 /** Throws with the child's last output when it did not exit 0. */

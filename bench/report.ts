@@ -125,6 +125,42 @@ export function formatTable(results: CaseResult[], rows: number, repeat: number)
   return out.join('\n');
 }
 
+/**
+ * Where the CPU went, per case (medians over the runs): the measured client (all its threads) and each
+ * server, in seconds and per row, and how many of the machine's cores that kept busy on average.
+ */
+export function formatCpu(results: CaseResult[], rows: number): string {
+  const header = ['case', 'client s', 'postgres s', 'mariadb s', 'memcached s', 'total µs/row', 'cores busy'];
+  const body: string[][] = [];
+  for (const r of results) {
+    if (r.runs.length === 0 || r.medianSeconds === undefined) continue;
+    const med = (f: (m: Measurement) => number) => median(r.runs.map(f));
+    const client = med((m) => m.clientCpu);
+    const pg = med((m) => m.serverCpu.postgres);
+    const my = med((m) => m.serverCpu.mariadb);
+    const mc = med((m) => m.serverCpu.memcached);
+    const total = client + pg + my + mc;
+    body.push([
+      `(${r.num}) ${r.id}`,
+      client.toFixed(1),
+      pg.toFixed(1),
+      my.toFixed(1),
+      mc.toFixed(1),
+      ((total / rows) * 1e6).toFixed(1),
+      (total / r.medianSeconds).toFixed(2),
+    ]);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [
+    'CPU during the measured time (medians; servers read from /proc, the client from /usr/bin/time):',
+    line(header),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...body.map(line),
+  ].join('\n');
+}
+
 export function formatTargets(list: Target[]): string {
   const out = ['targets (issue 10), ratios of medians measured in this run:'];
   for (const t of list) {

@@ -30,7 +30,7 @@ import { type Dataset, prepareDataset } from './dataset.js';
 import { haveTime, TIME_BIN } from './measure.js';
 import { deleteOrderKeys } from './memcached-keys.js';
 import { formatSummary, profileFiles, summarize } from './profile.js';
-import { type CaseResult, finishResults, formatTable, formatTargets, targets } from './report.js';
+import { type CaseResult, finishResults, formatCpu, formatTable, formatTargets, targets } from './report.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -236,6 +236,8 @@ async function main(): Promise<void> {
   const goals = targets(results);
   log('');
   log(formatTable(results, rows, repeat));
+  log('');
+  log(formatCpu(results, rows));
   log('');
   log(formatTargets(goals));
   log('');
