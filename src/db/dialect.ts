@@ -71,6 +71,11 @@ export interface BatchResult {
   written: number;
   /** The target's rows for the batch's keys, read inside the transaction (when asked), in `columns` order. */
   readBack: Row[] | null;
+  /**
+   * Instead of `readBack`: the target, read inside the transaction, printed exactly the text the batch was
+   * read as from a source column of the same type (PostgreSQL to PostgreSQL) — every row is equal.
+   */
+  identical?: boolean;
 }
 
 export interface Writer {

@@ -264,7 +264,10 @@ async function copyKeyed(
       const { rows } = current;
       counts.written += result.written;
       let committed: Committed | null = null;
-      if (verify && result.readBack) {
+      if (verify && result.identical) {
+        counts.verified += rows.length;
+        committed = { rows: [], differing: new Set() };
+      } else if (verify && result.readBack) {
         const differing = new Set<number>();
         const bad = compareRows(m, rows, result.readBack, differing);
         committed = { rows: result.readBack, differing };

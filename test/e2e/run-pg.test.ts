@@ -203,6 +203,56 @@ tables:
     expect(report.map((r) => r.key).sort()).toEqual(['id=1234', 'id=77']);
   });
 
+  it('a row the target changes as it is stored (a trigger) is reported by the check of the direct COPY, and cached as the target holds it', async () => {
+    // A first run COPYs the source's own text straight into the target and compares the target's text of
+    // the batch with it; a difference falls back to the row-by-row check, which names the row and column.
+    const db = await database('run trigger');
+    await makeOrders(db, 4000);
+    await db.client.query(`
+      CREATE FUNCTION dst.bump() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.id = 2345 THEN NEW.qty := NEW.qty + 100; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER bump BEFORE INSERT ON dst.orders FOR EACH ROW EXECUTE FUNCTION dst.bump();`);
+    const prefix = `t${randomBytes(4).toString('hex')}:`;
+    const file = plan(
+      db,
+      `${cacheBlock(prefix)}tables:
+  - source: src.orders
+    target: dst.orders
+    batchSize: 1000
+    cache: { key: "order:{id}" }
+`,
+    );
+    const result = await runCli(['run', file, '--no-progress', '--json']);
+    expect(result.code, result.stderr).toBe(3);
+    const summary = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((e) => e.event === 'summary');
+    expect(summary.tables[0].counts).toMatchObject({
+      read: 4000,
+      written: 4000,
+      verified: 3999,
+      mismatches: 1,
+    });
+    const mismatches = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.event === 'mismatch');
+    expect(mismatches).toMatchObject([
+      { key: 'id=2345', in: 'target', problem: 'different', columns: ['qty'] },
+    ]);
+    // Read-through caches what the application would load: the target's row.
+    const want = (await db.client.query('SELECT qty FROM dst.orders WHERE id = 2345')).rows[0].qty;
+    const found = await findKeys(testServers.memcachedServers, [
+      `${prefix}order:2345`,
+      `${prefix}order:2346`,
+    ]);
+    expect(JSON.parse(found.get(`${prefix}order:2345`)!.value.toString()).qty).toBe(want);
+    expect(JSON.parse(found.get(`${prefix}order:2346`)!.value.toString()).id).toBe(2346);
+  });
+
   it('quotes every identifier: mixed case, spaces, reserved words, dashes, quotes', async () => {
     const db = await database('run quoting');
     await db.client.query(`

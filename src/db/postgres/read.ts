@@ -70,7 +70,7 @@ function literalOf(value: Value): string {
 }
 
 /** One COPY … TO STDOUT's output, whole. */
-async function copyOut(client: pg.Client, sql: string): Promise<Buffer> {
+export async function copyOut(client: pg.Client, sql: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of client.query(copyTo(sql)) as AsyncIterable<Buffer>) chunks.push(chunk);
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
@@ -99,6 +99,32 @@ export async function* readKeyset(client: pg.Client, spec: ReadSpec): AsyncGener
     const last = rows[rows.length - 1]!;
     after = spec.key.map((i) => last[i] ?? null);
   }
+}
+
+/**
+ * `COPY (SELECT … WHERE key BETWEEN first AND last ORDER BY key) TO STDOUT` of a table: the rows of a key
+ * range as the server prints them, in key order (a batch's read-back, compared as text with what was sent).
+ */
+export function rangeCopySql(table: string, columns: Column[], key: number[], first: Row, last: Row): string {
+  const keyNames = key.map((i) => columns[i]!.name);
+  const keyCols = columnList(keyNames);
+  const tuple = (values: Row) => {
+    const literals = key.map((i) => literalOf(values[i] ?? null));
+    return literals.length === 1 ? literals[0]! : `(${literals.join(', ')})`;
+  };
+  const cols = keyNames.length === 1 ? keyCols : `(${keyCols})`;
+  return (
+    `COPY (SELECT ${columnList(columns.map((c) => c.name))} FROM ${table}` +
+    ` WHERE ${cols} >= ${tuple(first)} AND ${cols} <= ${tuple(last)} ORDER BY ${keyCols}) TO STDOUT`
+  );
+}
+
+/** Rows of COPY text, decoded as readKeyset does. */
+export function decodeCopyText(text: Buffer, columns: Column[]): Row[] {
+  const decode = rowDecoder(columns);
+  const rows = parseCopyText(text.toString('utf8'), columns.length) as Row[];
+  for (const raw of rows) decode(raw as (string | null)[]);
+  return rows;
 }
 
 /** A batch's COPY text as read, with the column types it was read from (see readKeyset). */

@@ -17,11 +17,26 @@ import {
 } from '../dialect.js';
 import { type CopyEncoder, copyEncoderFor } from './codec.js';
 import { describe } from './connect.js';
-import { copyTextOf, fetchByKeys, rowDecoder, typeSignature } from './read.js';
+import {
+  copyOut,
+  copyTextOf,
+  decodeCopyText,
+  fetchByKeys,
+  rangeCopySql,
+  rowDecoder,
+  typeSignature,
+} from './read.js';
 import { columnList, quoteIdent, quoteTable } from './sql.js';
 import { checkpointSql, checkpointValues } from './state.js';
 
 const STAGE = '"_migrate_stage"';
+
+interface Written {
+  written: number;
+  back: Row[] | null;
+  /** See BatchResult.identical. */
+  identical?: boolean;
+}
 
 export class PostgresWriter implements Writer {
   private readonly names: string[];
@@ -79,7 +94,8 @@ export class PostgresWriter implements Writer {
     this.staged = true;
   }
 
-  private async copyInto(table: string, rows: Row[]): Promise<void> {
+  /** COPYs the rows in; returns the text sent when it is the source's COPY text, unchanged. */
+  private async copyInto(table: string, rows: Row[]): Promise<Buffer | null> {
     const sql = `COPY ${table} (${columnList(this.names)}) FROM STDIN`;
     const stream = this.client.query(copyFrom(sql));
     const done = new Promise<void>((resolve, reject) => {
@@ -88,10 +104,12 @@ export class PostgresWriter implements Writer {
     });
     // Rows read from PostgreSQL columns of the same types and not converted: their COPY text, unchanged.
     const read = copyTextOf(rows);
-    if (read && read.types === this.types) stream.write(read.text);
+    const asRead = read && read.types === this.types ? read.text : null;
+    if (asRead) stream.write(asRead);
     else for (const chunk of encodeChunks(rows, this.encoders)) stream.write(chunk);
     stream.end();
     await done;
+    return asRead;
   }
 
   async writeBatch(rows: Row[], checkpoint: CheckpointUpdate, readBack: boolean): Promise<BatchResult> {
@@ -100,12 +118,12 @@ export class PostgresWriter implements Writer {
     t.mark('pg-other');
     await this.client.query('BEGIN');
     try {
-      const { written, back } = await this.writeRows(rows, readBack);
+      const { written, back, identical } = await this.writeRows(rows, readBack);
       t.mark('pg-write');
       await this.saveCheckpoint(checkpoint);
       await this.client.query('COMMIT');
       t.mark('pg-commit');
-      return { written, readBack: back };
+      return { written, readBack: back, ...(identical ? { identical } : {}) };
     } catch (error) {
       await this.client.query('ROLLBACK').catch(() => undefined);
       throw error;
@@ -116,8 +134,8 @@ export class PostgresWriter implements Writer {
     await this.ensureStage();
     await this.client.query('BEGIN');
     try {
-      const { written, back } = await this.writeRows(rows, true);
-      return { written, readBack: back };
+      const { written, back, identical } = await this.writeRows(rows, true);
+      return { written, readBack: back, ...(identical ? { identical } : {}) };
     } finally {
       await this.client.query('ROLLBACK').catch(() => undefined);
     }
@@ -130,20 +148,12 @@ export class PostgresWriter implements Writer {
    * back (the COPY was all it held: no savepoint needed, which saves two round trips a batch), starts it
    * again, and this writer switches to the staged INSERT … ON CONFLICT for good.
    */
-  private async writeRows(rows: Row[], readBack: boolean): Promise<{ written: number; back: Row[] | null }> {
+  private async writeRows(rows: Row[], readBack: boolean): Promise<Written> {
     if (this.direct && rows.length > 0) {
       try {
-        await this.copyInto(this.target, rows);
-        const back = readBack
-          ? await fetchByKeys(
-              this.client,
-              this.target,
-              this.spec.columns,
-              this.spec.key,
-              rows.map(this.keyOf),
-            )
-          : null;
-        return { written: rows.length, back };
+        const sent = await this.copyInto(this.target, rows);
+        if (!readBack) return { written: rows.length, back: null };
+        return { written: rows.length, ...(await this.readBackDirect(rows, sent)) };
       } catch (error) {
         if ((error as { code?: string }).code !== '23505' || this.spec.onConflict === 'error') {
           throw this.dataError(error);
@@ -155,6 +165,24 @@ export class PostgresWriter implements Writer {
     }
     await this.copyInto(STAGE, rows);
     return this.insertAndReadBack(rows.length, readBack);
+  }
+
+  /**
+   * The rows just COPYed, as the target holds them. When the batch went in as the source's own COPY text
+   * (same column types), the target prints its key range in the same format: the same text means every
+   * row is stored exactly as read, with nothing decoded or compared row by row. Otherwise (or when the
+   * text differs: a row changed on the way, an extra target row in the range, another key order) the
+   * rows are decoded for the row-by-row check.
+   */
+  private async readBackDirect(rows: Row[], sent: Buffer | null): Promise<Omit<Written, 'written'>> {
+    const { columns, key } = this.spec;
+    if (sent && key.length > 0) {
+      const sql = rangeCopySql(this.target, columns, key, rows[0]!, rows[rows.length - 1]!);
+      const got = await copyOut(this.client, sql);
+      if (got.equals(sent)) return { back: null, identical: true };
+      return { back: decodeCopyText(got, columns) };
+    }
+    return { back: await fetchByKeys(this.client, this.target, columns, key, rows.map(this.keyOf)) };
   }
 
   /**
