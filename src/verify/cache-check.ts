@@ -33,8 +33,6 @@ export class CacheCheck {
     const mc = check.m.cache!;
     const max = this.config.maxValueBytes;
     const pack = new EntryPackBuilder(rows.length * 320);
-    // The first row of each key, to name it in a mismatch.
-    const rowOf = new Map<string, Row>();
     for (const row of rows) {
       const key = mc.render(row);
       if (isSkip(key)) {
@@ -49,15 +47,23 @@ export class CacheCheck {
       if (pack.add(key, value, 0) > max) {
         pack.undo();
         this.skip('value-too-large');
-        continue;
       }
-      // Several rows may render the same key (a key-less table, a coarse template): any of their values is right.
-      if (!rowOf.has(key)) rowOf.set(key, row);
     }
     if (pack.count === 0) return Promise.resolve();
     return this.cache.check(pack.finish()).then((got) => {
-      const keyed = check.m.key.length > 0;
-      const shown = (key: string) => (keyed ? check.keyText(rowOf.get(key)!) : key);
+      // Rare: the rows of the keys found wrong are looked up again (the first row of a key names it).
+      let rowOf: Map<string, Row> | null = null;
+      const shown = (key: string) => {
+        if (check.m.key.length === 0) return key;
+        if (!rowOf) {
+          rowOf = new Map();
+          for (const row of rows) {
+            const k = mc.render(row);
+            if (!isSkip(k) && !rowOf.has(k)) rowOf.set(k, row);
+          }
+        }
+        return check.keyText(rowOf.get(key)!);
+      };
       check.counts.cached += got.same;
       for (const key of got.missing) check.mismatch('cache', 'missing', shown(key));
       for (const key of got.different) check.mismatch('cache', 'different', shown(key));
