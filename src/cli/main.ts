@@ -23,7 +23,10 @@ function runtime(cmd: Command): Command {
     .addOption(new Option('--batch-size <n>', 'rows per batch (overrides the plan)').argParser(positiveInt))
     .addOption(new Option('--concurrency <n>', 'cache requests in flight per server').argParser(positiveInt))
     .addOption(
-      new Option('--workers <n>', 'tables/chunks worked on at once in this process').argParser(positiveInt),
+      new Option(
+        '--workers <n>',
+        'tables/chunks worked on at once in this process (default: tables one after another, two chunks of a table at once)',
+      ).argParser(positiveInt),
     );
 }
 
