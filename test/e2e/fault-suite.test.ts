@@ -97,7 +97,8 @@ const noStackTrace = (r: CliResult) => expect(r.stderr).not.toMatch(/^\s+at /m);
 
 describe('fault suite', () => {
   it('SIGKILL at 10+ random points, then a final run: target equal, no batch twice, cache complete', async () => {
-    const rows = 120_000;
+    // Large enough that a kill while batches commit lands mid-copy rather than after a (fast) finish.
+    const rows = 250_000;
     const db = await database('fault sigkill', rows);
     const prefix = `fk${randomBytes(4).toString('hex')}:`;
     const name = uniqueName('fault-kill');
@@ -121,7 +122,7 @@ tables:
     let kills = 0;
     let midCopy = 0;
     let restart = false;
-    for (let attempt = 0; kills < 10 && attempt < 30; attempt++) {
+    for (let attempt = 0; (kills < 10 || midCopy < 5) && attempt < 30; attempt++) {
       // A run that finished before its kill left nothing to kill: the next one starts the copy over.
       const before = await countRows(db.client);
       const run = startCli(['run', file, '--no-progress', ...(restart ? ['--restart'] : [])]);
@@ -134,7 +135,7 @@ tables:
       const flowing =
         attempt % 3 !== 0 &&
         (await waitFor(async () => exited || (await countRows(db.client)) > before, 30_000));
-      const delay = Math.floor(Math.random() * (flowing ? 400 : 1200));
+      const delay = Math.floor(Math.random() * (flowing ? 250 : 1200));
       await sleep(delay);
       run.child.kill('SIGKILL');
       const result = await run.done;

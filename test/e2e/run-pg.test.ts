@@ -224,22 +224,18 @@ tables:
     );
     const result = await runCli(['run', file, '--no-progress', '--json']);
     expect(result.code, result.stderr).toBe(3);
-    const summary = result.stdout
+    const events = result.stdout
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l))
-      .find((e) => e.event === 'summary');
+      .map((l) => JSON.parse(l));
+    const summary = events.find((e) => e.event === 'summary');
     expect(summary.tables[0].counts).toMatchObject({
       read: 4000,
       written: 4000,
       verified: 3999,
       mismatches: 1,
     });
-    const mismatches = result.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
-      .filter((e) => e.event === 'mismatch');
+    const mismatches = events.filter((e) => e.event === 'mismatch');
     expect(mismatches).toMatchObject([
       { key: 'id=2345', in: 'target', problem: 'different', columns: ['qty'] },
     ]);
