@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { md5FirstWord } from './md5-word.js';
 
 /**
  * Ketama consistent hashing (MD5, 40 digests x 4 points per server), placing keys the way the
@@ -57,7 +58,7 @@ export function parseServerAddress(server: string): ServerAddress {
 
 /** The key's position on the continuum: MD5(key) bytes 0..3 read little-endian, as every ketama client does. */
 export function ketamaKeyHash(key: string): number {
-  return hash('md5', key, 'buffer').readUInt32LE(0);
+  return md5FirstWord(key);
 }
 
 export class KetamaRing {

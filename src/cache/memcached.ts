@@ -52,7 +52,6 @@ const FIRST_BACKOFF_MS = 50;
 const MAX_BACKOFF_MS = 2000;
 const THIRTY_DAYS_S = 60 * 60 * 24 * 30;
 const KEPT_MESSAGES = 50;
-const RECENT_PLACEMENTS = 50_000;
 
 const OPCODE_GETKQ = 0x0d;
 const OPCODE_NOOP = 0x0a;
@@ -126,18 +125,7 @@ export class MemcachedCache implements Cache {
     const client = this.client as unknown as { getServer: (key: string) => number };
     if (distribution === 'ketama') {
       const ring = new KetamaRing(options.servers, { flavour: options.ketamaFlavour ?? 'libmemcached' });
-      // A key is placed twice in quick succession (read-through: get, then store); an MD5 per key is the
-      // costly part, so recent placements are remembered (bounded).
-      const recent = new Map<string, number>();
-      this.placeKey = (key) => {
-        let server = recent.get(key);
-        if (server === undefined) {
-          server = ring.serverIndexFor(key);
-          if (recent.size >= RECENT_PLACEMENTS) recent.clear();
-          recent.set(key, server);
-        }
-        return server;
-      };
+      this.placeKey = (key) => ring.serverIndexFor(key);
     } else {
       const modula = client.getServer.bind(client);
       this.placeKey = this.servers.length === 1 ? () => 0 : modula;
