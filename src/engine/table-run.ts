@@ -16,7 +16,7 @@ import { decodeKey, encodeKey, keyOf } from './key-codec.js';
 import type { TableMapping } from './mapping.js';
 import { ownerIsDead } from './owner.js';
 import { StageTimer } from './timing.js';
-import { type Committed, type PackedBatch, packBatch, warmFromTarget, warmRows } from './warm.js';
+import { type Committed, type PackedBatch, packBatch, packsAhead, warmFromTarget, warmRows } from './warm.js';
 
 export const LEASE_MS = 60_000;
 
@@ -196,8 +196,7 @@ async function copyKeyed(
       leaseMs: LEASE_MS,
     }) satisfies CheckpointUpdate;
   const timer = new StageTimer();
-  // Read-through with no read-back to serve the misses looks the keys up instead of packing them.
-  const lookup = ctx.cacheConfig?.warm === 'read-through' && m.options.verify !== 'checksum';
+  const packAhead = packsAhead(ctx, m);
   const verify = m.options.verify === 'checksum';
   /** Converts a batch read and packs its cache entries (so the rows' keys and values die young: packBatch). */
   const prepare = (source: Row[]): Prepared => {
@@ -209,7 +208,7 @@ async function copyKeyed(
     });
     counts.skipped += skipped;
     timer.mark('convert');
-    const packed = ctx.cache && m.cache && !lookup ? packBatch(ctx, m, rows) : null;
+    const packed = packAhead ? packBatch(ctx, m, rows) : null;
     timer.mark('pack');
     return {
       read: source.length,

@@ -10,7 +10,7 @@ import type { Row } from '../convert/value.js';
 import { RuntimeError } from '../errors.js';
 import type { EngineContext } from './context.js';
 import type { TableCounts } from './events.js';
-import { encodeKey, keyOf, keyStringer } from './key-codec.js';
+import { encodeKey, keyOf, keyStringer, showKey } from './key-codec.js';
 import type { TableMapping } from './mapping.js';
 
 const readThroughs = new WeakMap<TableMapping, ReadThrough>();
@@ -32,30 +32,60 @@ interface Prepared {
   rows: Row[];
 }
 
+/**
+ * Rows of a batch left out of the cache, per reason, with the warning for the first of each reason
+ * (warned about once per table, when the tally is applied to the table's counts).
+ */
+class SkipTally {
+  readonly skipped = new Map<string, number>();
+  readonly warnings = new Map<string, string>();
+
+  add(reason: string, warning?: () => string): void {
+    const n = this.skipped.get(reason);
+    this.skipped.set(reason, (n ?? 0) + 1);
+    if (n === undefined && warning) this.warnings.set(reason, warning());
+  }
+
+  applyTo(ctx: EngineContext, m: TableMapping, counts: TableCounts): void {
+    for (const [reason, n] of this.skipped) {
+      const warning = this.warnings.get(reason);
+      if (warning && !counts.cacheSkipped[reason])
+        ctx.sink.emit({ event: 'warning', table: m.label, message: warning });
+      bump(counts, reason, n);
+    }
+  }
+}
+
+function keySkipWarning(m: TableMapping, skip: KeySkipReason, row: Row): string {
+  const which = m.key.length ? ` for row ${rowKeyText(m, row)}` : '';
+  return `${KEY_SKIP_TEXT[skip]}${which}: not cached (the row is migrated); further ones are counted`;
+}
+
+function tooLargeWarning(key: string, bytes: number, max: number): string {
+  return `cache value of ${bytes} bytes for key ${key} is over cache.maxValueBytes (${max}): not cached (the row is migrated); raise cache.maxValueBytes (and memcached's -I) to cache it; further ones are counted`;
+}
+
 function prepare(ctx: EngineContext, m: TableMapping, rows: Row[], counts: TableCounts): Prepared {
   const mc = m.cache!;
   const max = ctx.cacheConfig!.maxValueBytes;
   const out: Prepared = { keys: [], values: [], rows: [] };
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]!;
+  const tally = new SkipTally();
+  for (const row of rows) {
     const key = mc.render(row);
     if (isSkip(key)) {
-      skipKey(ctx, m, counts, key.skip, row);
+      tally.add(key.skip, () => keySkipWarning(m, key.skip, row));
       continue;
     }
     const value = mc.value(row);
-    if (value === null) {
-      bump(counts, 'value-null');
-      continue;
+    if (value === null) tally.add('value-null');
+    else if (value.length > max) tally.add('value-too-large', () => tooLargeWarning(key, value.length, max));
+    else {
+      out.keys.push(key);
+      out.values.push(value);
+      out.rows.push(row);
     }
-    if (value.length > max) {
-      tooLarge(ctx, m, counts, key, value.length, max);
-      continue;
-    }
-    out.keys.push(key);
-    out.values.push(value);
-    out.rows.push(row);
   }
+  tally.applyTo(ctx, m, counts);
   return out;
 }
 
@@ -76,10 +106,8 @@ export interface Committed {
  */
 export interface PackedBatch {
   pack: PackedEntries;
-  /** Rows not cached, per reason. */
-  skipped: Map<string, number>;
-  /** The warning for the first row skipped for each reason. */
-  warnings: Map<string, string>;
+  /** Rows not cached, and why. */
+  skips: SkipTally;
 }
 
 /**
@@ -95,26 +123,14 @@ export function packBatch(
   const mc = m.cache!;
   const max = ctx.cacheConfig!.maxValueBytes;
   const b = new EntryPackBuilder(rows.length * 320);
-  const out: PackedBatch = {
-    pack: { bytes: new Uint8Array(0), count: 0 },
-    skipped: new Map(),
-    warnings: new Map(),
-  };
-  const skip = (reason: string, warning: () => string) => {
-    const n = out.skipped.get(reason);
-    out.skipped.set(reason, (n ?? 0) + 1);
-    if (n === undefined) out.warnings.set(reason, warning());
-  };
+  const skips = new SkipTally();
   let targetRows: Map<string, Row> | null = null;
+  const keyString = keyStringer(m.key);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
     const key = mc.render(row);
     if (isSkip(key)) {
-      skip(
-        key.skip,
-        () =>
-          `${KEY_SKIP_TEXT[key.skip]}${m.key.length ? ` for row ${keyText(m, row)}` : ''}: not cached (the row is migrated); further ones are counted`,
-      );
+      skips.add(key.skip, () => keySkipWarning(m, key.skip, row));
       continue;
     }
     let value: string | Buffer | null;
@@ -122,26 +138,36 @@ export function packBatch(
       // The target holds something else for this row (reported by the check): the application would load
       // that, so that is what is cached.
       targetRows ??= byKey(m, committed.rows);
-      const target = targetRows.get(keyStringer(m.key)(row));
+      const target = targetRows.get(keyString(row));
       if (!target) {
-        skip('not-in-target', () => '');
+        skips.add('not-in-target');
         continue;
       }
       value = mc.packValue(target);
     } else value = mc.packValue(row);
     if (value === null) {
-      skip('value-null', () => '');
+      skips.add('value-null');
       continue;
     }
     const bytes = b.add(key, value, mc.ttl);
     if (bytes > max) {
       b.undo();
-      skip('value-too-large', () =>
-        `cache value of ${bytes} bytes for key ${key} is over cache.maxValueBytes (${max}): not cached (the row is migrated); further ones are counted`);
+      skips.add('value-too-large', () => tooLargeWarning(key, bytes, max));
     }
   }
-  out.pack = b.finish();
-  return out;
+  return { pack: b.finish(), skips };
+}
+
+/**
+ * Whether a batch's entries can be packed before it is written: every warm except read-through without
+ * the per-batch read-back, which looks its keys up after the commit instead (warmRows).
+ */
+export function packsAhead(ctx: EngineContext, m: TableMapping): boolean {
+  return (
+    ctx.cache !== null &&
+    m.cache !== null &&
+    !(ctx.cacheConfig?.warm === 'read-through' && m.options.verify !== 'checksum')
+  );
 }
 
 /**
@@ -174,12 +200,7 @@ export async function warmRows(
     readThrough && committed && committed.differing.size > 0
       ? packBatch(ctx, m, rows, committed)
       : (opts.packed ?? packBatch(ctx, m, rows));
-  for (const [reason, n] of packed.skipped) {
-    const warning = packed.warnings.get(reason);
-    if (warning && !counts.cacheSkipped[reason])
-      ctx.sink.emit({ event: 'warning', table: m.label, message: warning });
-    bump(counts, reason, n);
-  }
+  packed.skips.applyTo(ctx, m, counts);
   if (packed.pack.count === 0) return;
   const res = await ctx.cache!.fill(packed.pack, cfg.overwrite ? 'set' : 'add');
   counts.cached += res.stored + res.same + res.different.length;
@@ -202,41 +223,6 @@ function byKey(m: TableMapping, rows: Row[]): Map<string, Row> {
   return out;
 }
 
-function skipKey(
-  ctx: EngineContext,
-  m: TableMapping,
-  counts: TableCounts,
-  skip: KeySkipReason,
-  row: Row,
-): void {
-  if (!counts.cacheSkipped[skip]) {
-    ctx.sink.emit({
-      event: 'warning',
-      table: m.label,
-      message: `${KEY_SKIP_TEXT[skip]}${m.key.length ? ` for row ${keyText(m, row)}` : ''}: not cached (the row is migrated); further ones are counted`,
-    });
-  }
-  bump(counts, skip);
-}
-
-function tooLarge(
-  ctx: EngineContext,
-  m: TableMapping,
-  counts: TableCounts,
-  key: string,
-  bytes: number,
-  max: number,
-): void {
-  if (!counts.cacheSkipped['value-too-large']) {
-    ctx.sink.emit({
-      event: 'warning',
-      table: m.label,
-      message: `cache value of ${bytes} bytes for key ${key} is over cache.maxValueBytes (${max}): not cached (the row is migrated); further ones are counted`,
-    });
-  }
-  bump(counts, 'value-too-large');
-}
-
 function cacheDiffers(
   ctx: EngineContext,
   m: TableMapping,
@@ -247,7 +233,7 @@ function cacheDiffers(
   counts.mismatches++;
   ctx.recordMismatch({
     table: m.label,
-    key: m.key.length && row ? keyText(m, row) : key,
+    key: m.key.length && row ? rowKeyText(m, row) : key,
     in: 'cache',
     problem: 'different',
   });
@@ -330,9 +316,12 @@ async function warmByLookup(
   unwarmed(ctx, m, counts, failed);
 }
 
-function keyText(m: TableMapping, row: Row): string {
-  const names = m.key.map((i) => m.targetColumns[i]!.name);
-  return names.map((n, i) => `${n}=${String(keyOf(row, m.key)[i])}`).join(',');
+/** `id=42`: the row's key as mismatches and warnings show it. */
+function rowKeyText(m: TableMapping, row: Row): string {
+  return showKey(
+    m.key.map((i) => m.targetColumns[i]!.name),
+    keyOf(row, m.key),
+  );
 }
 
 function readThrough(ctx: EngineContext, m: TableMapping): ReadThrough {

@@ -91,8 +91,7 @@ export async function* readKeyset(client: pg.Client, spec: ReadSpec): AsyncGener
     const sql = pageSql(spec, after ? after.map(literalOf) : null, until);
     const text = await copyOut(client, `COPY (${sql}) TO STDOUT`);
     if (text.length === 0) return;
-    const rows = parseCopyText(text.toString('utf8'), width) as Row[];
-    for (const raw of rows) decode(raw as (string | null)[]);
+    const rows = decodeCopyText(text, width, decode);
     copyTexts.set(rows, { text, types });
     yield rows;
     if (rows.length < spec.batchSize) return;
@@ -119,10 +118,9 @@ export function rangeCopySql(table: string, columns: Column[], key: number[], fi
   );
 }
 
-/** Rows of COPY text, decoded as readKeyset does. */
-export function decodeCopyText(text: Buffer, columns: Column[]): Row[] {
-  const decode = rowDecoder(columns);
-  const rows = parseCopyText(text.toString('utf8'), columns.length) as Row[];
+/** Rows of COPY text, decoded in place by `decode` (a rowDecoder of the columns). */
+export function decodeCopyText(text: Buffer, width: number, decode: (raw: (string | null)[]) => Row): Row[] {
+  const rows = parseCopyText(text.toString('utf8'), width) as Row[];
   for (const raw of rows) decode(raw as (string | null)[]);
   return rows;
 }

@@ -180,7 +180,7 @@ export class PostgresWriter implements Writer {
       const sql = rangeCopySql(this.target, columns, key, rows[0]!, rows[rows.length - 1]!);
       const got = await copyOut(this.client, sql);
       if (got.equals(sent)) return { back: null, identical: true };
-      return { back: decodeCopyText(got, columns) };
+      return { back: decodeCopyText(got, columns.length, this.decode) };
     }
     return { back: await fetchByKeys(this.client, this.target, columns, key, rows.map(this.keyOf)) };
   }
