@@ -37,6 +37,38 @@ export interface ReadSpec {
   until?: Row | null;
 }
 
+/**
+ * A batch of rows that may still be in the form it was read in (PostgreSQL: COPY text). Its rows are decoded
+ * by `rows()`, anew on each call, so a batch that goes to the target as it was read is never decoded, and the
+ * decoded rows live only as long as the caller keeps them (not for the whole write: see table-run.ts).
+ */
+export interface Batch {
+  readonly count: number;
+  /** The first and last rows, decoded (key ranges, checkpoints); undefined when the batch is empty. */
+  readonly first: Row | undefined;
+  readonly last: Row | undefined;
+  rows(): Row[];
+  /** The batch as PostgreSQL printed it with COPY … TO STDOUT, for a PostgreSQL writer to send on. */
+  readonly copyText?: CopyText;
+}
+
+/** A batch's COPY text as read, with the column types it was read from. */
+export interface CopyText {
+  text: Buffer;
+  /** Column kinds and database types in order (see postgres/read.ts typeSignature). */
+  types: string;
+}
+
+/** Rows already decoded, as a Batch. */
+export function rowsBatch(rows: Row[]): Batch {
+  return { count: rows.length, first: rows[0], last: rows[rows.length - 1], rows: () => rows };
+}
+
+/** The rows of what a writer was given: rows, or a batch decoded now. */
+export function rowsOf(input: Row[] | Batch): Row[] {
+  return Array.isArray(input) ? input : input.rows();
+}
+
 /** The checkpoint written in the same transaction as a batch. */
 export interface CheckpointUpdate {
   plan: string;
@@ -80,7 +112,7 @@ export interface BatchResult {
 
 export interface Writer {
   /** Writes the rows and the checkpoint in ONE transaction: both commit or neither does. */
-  writeBatch(rows: Row[], checkpoint: CheckpointUpdate, readBack: boolean): Promise<BatchResult>;
+  writeBatch(rows: Row[] | Batch, checkpoint: CheckpointUpdate, readBack: boolean): Promise<BatchResult>;
   /**
    * A table without a key: every batch goes into one transaction that only `finish` commits, so a crash
    * leaves nothing behind and a re-run starts clean. `begin` fails when the target table is not empty.
@@ -168,6 +200,11 @@ export interface Dialect {
   describeQuery(sql: string): Promise<Column[]>;
   /** Keyset-paginated reads (or one pass for a key-less source); `break` closes what it opened. */
   readBatches(spec: ReadSpec): AsyncIterable<Row[]>;
+  /**
+   * Optional: keyset reads (`spec.key` not empty) as batches decoded only when asked for (PostgreSQL: COPY
+   * text). Without it the engine reads with readBatches.
+   */
+  readKeyedBatches?(spec: ReadSpec): AsyncIterable<Batch>;
   /**
    * Key values every `every` rows in key order (the last key of each full step), for splitting a table
    * into chunks; [] when it has fewer rows. Optional: without it a table is one chunk.

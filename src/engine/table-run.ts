@@ -6,7 +6,16 @@
  */
 import { createHash } from 'node:crypto';
 import type { Row } from '../convert/value.js';
-import type { CheckpointUpdate, ChunkState, ReadSpec, StateStore, WriteSpec } from '../db/dialect.js';
+import {
+  type Batch,
+  type CheckpointUpdate,
+  type ChunkState,
+  type Dialect,
+  type ReadSpec,
+  rowsBatch,
+  type StateStore,
+  type WriteSpec,
+} from '../db/dialect.js';
 import { SchemaError } from '../errors.js';
 import { compareRows } from './compare.js';
 import type { EngineContext } from './context.js';
@@ -124,6 +133,12 @@ async function rewarm(
   await state.setWarmed(ctx.planName, m.label, chunkId, until);
 }
 
+/** A keyed read as batches: decoded on demand where the source can (readKeyedBatches), else as rows. */
+async function* keyedBatches(source: Dialect, spec: ReadSpec): AsyncGenerator<Batch> {
+  if (source.readKeyedBatches) yield* source.readKeyedBatches(spec);
+  else for await (const rows of source.readBatches(spec)) yield rowsBatch(rows);
+}
+
 function writeSpec(ctx: EngineContext, m: TableMapping): WriteSpec {
   return {
     ref: m.targetRef,
@@ -150,7 +165,11 @@ function readSpec(ctx: EngineContext, m: TableMapping, after: Row | null, until:
 interface Prepared {
   /** Rows read (converted rows plus the ones rejected). */
   read: number;
-  rows: Row[];
+  /**
+   * What is written: the batch as read when nothing converts it (its rows decoded again only if the check
+   * or the cache needs them after the write), else the converted rows.
+   */
+  batch: Batch;
   skipped: number;
   /** The batch's last key (the checkpoint). */
   last: string;
@@ -167,7 +186,8 @@ async function copyKeyed(
   counts: TableCounts,
 ): Promise<boolean> {
   const writer = await ctx.target.openWriter(writeSpec(ctx, m));
-  const reader = ctx.source.readBatches(
+  const reader = keyedBatches(
+    ctx.source,
     readSpec(
       ctx,
       m,
@@ -180,7 +200,7 @@ async function copyKeyed(
   let warmedThrough: string | undefined;
   let last = lastKey;
   let finished = false;
-  const checkpoint = (rows: Row[], mismatches: number, skipped: number, done: boolean) =>
+  const checkpoint = (written: number, mismatches: number, skipped: number, done: boolean) =>
     ({
       plan: ctx.planName,
       table: m.label,
@@ -188,8 +208,8 @@ async function copyKeyed(
       owner: ctx.owner,
       lastKey: last,
       ...(warmedThrough !== undefined ? { warmedKey: warmedThrough } : {}),
-      rowsRead: rows.length + skipped,
-      rowsWritten: rows.length,
+      rowsRead: written + skipped,
+      rowsWritten: written,
       mismatches,
       skipped,
       done,
@@ -198,25 +218,29 @@ async function copyKeyed(
   const timer = new StageTimer();
   const packAhead = packsAhead(ctx, m);
   const verify = m.options.verify === 'checksum';
-  /** Converts a batch read and packs its cache entries (so the rows' keys and values die young: packBatch). */
-  const prepare = (source: Row[]): Prepared => {
-    counts.read += source.length;
+  /**
+   * Converts a batch read and packs its cache entries. The decoded rows are dropped here when nothing
+   * converts them: they die young instead of living through the write (a batch is decoded at most once more,
+   * when the check finds a difference).
+   */
+  const prepare = (read: Batch): Prepared => {
+    counts.read += read.count;
     let skipped = 0;
-    const rows = convertRows(m, source, (r) => {
-      skipped++;
-      ctx.recordReject(r);
-    });
-    counts.skipped += skipped;
-    timer.mark('convert');
-    const packed = packAhead ? packBatch(ctx, m, rows) : null;
-    timer.mark('pack');
-    return {
-      read: source.length,
-      rows,
-      skipped,
-      last: encodeKey(keyOf(source[source.length - 1]!, m.key)),
-      packed,
-    };
+    let batch = read;
+    let packed: PackedBatch | null = null;
+    if (!m.convertsNothing || packAhead) {
+      const source = read.rows();
+      const rows = convertRows(m, source, (r) => {
+        skipped++;
+        ctx.recordReject(r);
+      });
+      counts.skipped += skipped;
+      timer.mark('convert');
+      if (rows !== source) batch = rowsBatch(rows);
+      if (packAhead) packed = packBatch(ctx, m, rows);
+      timer.mark('pack');
+    }
+    return { read: read.count, batch, skipped, last: encodeKey(keyOf(read.last!, m.key)), packed };
   };
   try {
     let next = it.next();
@@ -234,8 +258,8 @@ async function copyKeyed(
     while (current) {
       last = current.last;
       const writing = writer.writeBatch(
-        current.rows,
-        checkpoint(current.rows, 0, current.skipped, false),
+        current.batch,
+        checkpoint(current.batch.count, 0, current.skipped, false),
         verify,
       );
       writing.catch(() => undefined);
@@ -260,14 +284,15 @@ async function copyKeyed(
       }
       const result = await writing;
       timer.mark('write');
-      const { rows } = current;
+      const { batch } = current;
       counts.written += result.written;
       let committed: Committed | null = null;
       if (verify && result.identical) {
-        counts.verified += rows.length;
+        counts.verified += batch.count;
         committed = { rows: [], differing: new Set() };
       } else if (verify && result.readBack) {
         const differing = new Set<number>();
+        const rows = batch.rows();
         const bad = compareRows(m, rows, result.readBack, differing);
         committed = { rows: result.readBack, differing };
         for (const mismatch of bad) ctx.recordMismatch(mismatch);
@@ -279,7 +304,9 @@ async function copyKeyed(
       timer.mark('wait-warm');
       if (ctx.cache && m.cache) {
         const batchLast = last;
-        warming = warmRows(ctx, m, rows, counts, { committed, packed: current.packed }).then(() => batchLast);
+        warming = warmRows(ctx, m, batch, counts, { committed, packed: current.packed }).then(
+          () => batchLast,
+        );
         warming.catch(() => undefined);
       }
       ctx.sink.emit({
@@ -298,7 +325,7 @@ async function copyKeyed(
     timer.report(`${m.label} chunk ${chunkId}`);
     // Marks the table done, records how far the cache is warmed and this run's mismatches, in one last
     // small transaction.
-    await writer.writeBatch([], checkpoint([], counts.mismatches, 0, finished), false);
+    await writer.writeBatch([], checkpoint(0, counts.mismatches, 0, finished), false);
     return finished;
   } finally {
     await it.return?.(undefined).catch(() => undefined);

@@ -7,6 +7,7 @@ import { EntryPackBuilder, type PackedEntries } from '../cache/entry-pack.js';
 import { isSkip, type KeySkipReason } from '../cache/key-template.js';
 import { ReadThrough } from '../cache/read-through.js';
 import type { Row } from '../convert/value.js';
+import { type Batch, rowsOf } from '../db/dialect.js';
 import { RuntimeError } from '../errors.js';
 import type { EngineContext } from './context.js';
 import type { TableCounts } from './events.js';
@@ -180,7 +181,7 @@ export function packsAhead(ctx: EngineContext, m: TableMapping): boolean {
 export async function warmRows(
   ctx: EngineContext,
   m: TableMapping,
-  rows: Row[],
+  rows: Row[] | Batch,
   counts: TableCounts,
   opts: {
     fromTarget?: boolean;
@@ -193,13 +194,13 @@ export async function warmRows(
   const readThrough = cfg.warm === 'read-through' && !opts.fromTarget;
   const committed = opts.committed ?? null;
   if (readThrough && committed === null) {
-    await warmByLookup(ctx, m, rows, counts);
+    await warmByLookup(ctx, m, rowsOf(rows), counts);
     return;
   }
   const packed =
     readThrough && committed && committed.differing.size > 0
-      ? packBatch(ctx, m, rows, committed)
-      : (opts.packed ?? packBatch(ctx, m, rows));
+      ? packBatch(ctx, m, rowsOf(rows), committed)
+      : (opts.packed ?? packBatch(ctx, m, rowsOf(rows)));
   packed.skips.applyTo(ctx, m, counts);
   if (packed.pack.count === 0) return;
   const res = await ctx.cache!.fill(packed.pack, cfg.overwrite ? 'set' : 'add');
@@ -207,7 +208,7 @@ export async function warmRows(
   if (m.options.verify === 'checksum' && res.different.length > 0) {
     // Rare: find the rows of the keys again.
     const rowOf = new Map<string, Row>();
-    for (const row of rows) {
+    for (const row of rowsOf(rows)) {
       const key = m.cache!.render(row);
       if (!isSkip(key) && !rowOf.has(key)) rowOf.set(key, row);
     }

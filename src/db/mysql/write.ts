@@ -16,9 +16,11 @@ import { canonicalizer } from '../../convert/canonical.js';
 import type { Column, Row, Value } from '../../convert/value.js';
 import { DataError } from '../../errors.js';
 import {
+  type Batch,
   type BatchResult,
   type CheckpointUpdate,
   leaseTakenOver,
+  rowsOf,
   type Writer,
   type WriteSpec,
 } from '../dialect.js';
@@ -92,7 +94,12 @@ export class MysqlWriter implements Writer {
     this.maxStatement = Math.max(64 * 1024, session.maxPacket - 1024);
   }
 
-  async writeBatch(rows: Row[], checkpoint: CheckpointUpdate, readBack: boolean): Promise<BatchResult> {
+  async writeBatch(
+    input: Row[] | Batch,
+    checkpoint: CheckpointUpdate,
+    readBack: boolean,
+  ): Promise<BatchResult> {
+    const rows = rowsOf(input);
     await this.conn.query('START TRANSACTION');
     try {
       let written = 0;

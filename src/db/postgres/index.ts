@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { Column, Row } from '../../convert/value.js';
 import { maskUrl } from '../../errors.js';
 import type {
+  Batch,
   Dialect,
   ReadSpec,
   RowSource,
@@ -16,7 +17,7 @@ import { connectPostgres } from './connect.js';
 import { createTableSql } from './ddl.js';
 import { chunkDigest, type Digest, type DigestSpec } from './digest.js';
 import { describeQuery, describeTable } from './introspect.js';
-import { fetchByKeys, keyBoundaries, readAll, readKeyset } from './read.js';
+import { fetchByKeys, keyBoundaries, readAll, readKeyset, readKeysetText } from './read.js';
 import { quoteTable } from './sql.js';
 import { PostgresStateStore } from './state.js';
 import { PostgresWriter } from './write.js';
@@ -69,6 +70,15 @@ export class PostgresDialect implements Dialect {
     const client = await this.connect();
     try {
       yield* spec.key.length > 0 ? readKeyset(client, spec) : readAll(client, spec);
+    } finally {
+      await this.end(client);
+    }
+  }
+
+  async *readKeyedBatches(spec: ReadSpec): AsyncGenerator<Batch> {
+    const client = await this.connect();
+    try {
+      yield* readKeysetText(client, spec);
     } finally {
       await this.end(client);
     }

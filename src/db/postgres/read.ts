@@ -3,7 +3,7 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import QueryStream from 'pg-query-stream';
 import type { Column, Row, Value } from '../../convert/value.js';
-import type { ReadSpec, RowSource } from '../dialect.js';
+import type { Batch, CopyText, ReadSpec, RowSource } from '../dialect.js';
 import { type Decoder, decoderFor, identity, paramOf } from './codec.js';
 import { parseCopyText } from './copy-text.js';
 import { columnList, quoteIdent, quoteTable } from './sql.js';
@@ -78,10 +78,11 @@ export async function copyOut(client: pg.Client, sql: string): Promise<Buffer> {
 
 /**
  * Keyset pages read with `COPY (SELECT … ORDER BY key LIMIT n) TO STDOUT`: the server sends one message
- * per row instead of one field per value, and the batch is decoded from one string. The batch's
- * COPY text is kept with its rows (copyTextOf) so a PostgreSQL writer can send it on unchanged.
+ * per row instead of one field per value, and a batch is decoded from one string, only when its rows are
+ * asked for (CopyBatch): a batch that goes to a PostgreSQL target of the same column types is sent on as
+ * the text it was read as, and never decoded.
  */
-export async function* readKeyset(client: pg.Client, spec: ReadSpec): AsyncGenerator<Row[]> {
+export async function* readKeysetText(client: pg.Client, spec: ReadSpec): AsyncGenerator<CopyBatch> {
   const decode = rowDecoder(spec.columns);
   const width = spec.columns.length;
   const types = typeSignature(spec.columns);
@@ -91,14 +92,47 @@ export async function* readKeyset(client: pg.Client, spec: ReadSpec): AsyncGener
     const sql = pageSql(spec, after ? after.map(literalOf) : null, until);
     const text = await copyOut(client, `COPY (${sql}) TO STDOUT`);
     if (text.length === 0) return;
-    const rows = decodeCopyText(text, width, decode);
-    copyTexts.set(rows, { text, types });
-    yield rows;
-    if (rows.length < spec.batchSize) return;
-    const last = rows[rows.length - 1]!;
-    after = spec.key.map((i) => last[i] ?? null);
+    const batch = new CopyBatch(text, types, width, decode);
+    yield batch;
+    if (batch.count < spec.batchSize) return;
+    after = spec.key.map((i) => batch.last[i] ?? null);
   }
 }
+
+/** readKeysetText's batches, decoded. */
+export async function* readKeyset(client: pg.Client, spec: ReadSpec): AsyncGenerator<Row[]> {
+  for await (const batch of readKeysetText(client, spec)) yield batch.rows();
+}
+
+/** A batch of COPY text lines (not empty): counted, its first and last rows decoded, the rest on demand. */
+export class CopyBatch implements Batch {
+  readonly copyText: CopyText;
+  readonly count: number;
+  readonly first: Row;
+  readonly last: Row;
+
+  constructor(
+    text: Buffer,
+    types: string,
+    private readonly width: number,
+    private readonly decode: (raw: (string | null)[]) => Row,
+  ) {
+    this.copyText = { text, types };
+    let count = 0;
+    for (let nl = text.indexOf(NEWLINE); nl >= 0; nl = text.indexOf(NEWLINE, nl + 1)) count++;
+    this.count = count;
+    const firstEnd = text.indexOf(NEWLINE) + 1;
+    const lastStart = text.lastIndexOf(NEWLINE, text.length - 2) + 1;
+    this.first = decodeCopyText(text.subarray(0, firstEnd), width, decode)[0]!;
+    this.last = lastStart === 0 ? this.first : decodeCopyText(text.subarray(lastStart), width, decode)[0]!;
+  }
+
+  rows(): Row[] {
+    return decodeCopyText(this.copyText.text, this.width, this.decode);
+  }
+}
+
+const NEWLINE = 10;
 
 /**
  * `COPY (SELECT … WHERE key BETWEEN first AND last ORDER BY key) TO STDOUT` of a table: the rows of a key
@@ -123,23 +157,6 @@ export function decodeCopyText(text: Buffer, width: number, decode: (raw: (strin
   const rows = parseCopyText(text.toString('utf8'), width) as Row[];
   for (const raw of rows) decode(raw as (string | null)[]);
   return rows;
-}
-
-/** A batch's COPY text as read, with the column types it was read from (see readKeyset). */
-export interface CopyText {
-  text: Buffer;
-  /** typeSignature of the columns read. */
-  types: string;
-}
-
-const copyTexts = new WeakMap<Row[], CopyText>();
-
-/**
- * The COPY text `rows` were read from, when `rows` is a batch exactly as readKeyset yielded it (the same
- * array: conversions that change anything build a new one).
- */
-export function copyTextOf(rows: Row[]): CopyText | undefined {
-  return copyTexts.get(rows);
 }
 
 /** Column types in order, to tell whether a COPY text fits a target's columns as it is. */

@@ -9,23 +9,18 @@ import type { Row } from '../../convert/value.js';
 import { StageTimer } from '../../engine/timing.js';
 import { DataError } from '../../errors.js';
 import {
+  type Batch,
   type BatchResult,
   type CheckpointUpdate,
   leaseTakenOver,
+  rowsBatch,
+  rowsOf,
   type Writer,
   type WriteSpec,
 } from '../dialect.js';
 import { type CopyEncoder, copyEncoderFor } from './codec.js';
 import { describe } from './connect.js';
-import {
-  copyOut,
-  copyTextOf,
-  decodeCopyText,
-  fetchByKeys,
-  rangeCopySql,
-  rowDecoder,
-  typeSignature,
-} from './read.js';
+import { copyOut, decodeCopyText, fetchByKeys, rangeCopySql, rowDecoder, typeSignature } from './read.js';
 import { columnList, quoteIdent, quoteTable } from './sql.js';
 import { checkpointSql, checkpointValues } from './state.js';
 
@@ -95,7 +90,7 @@ export class PostgresWriter implements Writer {
   }
 
   /** COPYs the rows in; returns the text sent when it is the source's COPY text, unchanged. */
-  private async copyInto(table: string, rows: Row[]): Promise<Buffer | null> {
+  private async copyInto(table: string, rows: Row[] | Batch): Promise<Buffer | null> {
     const sql = `COPY ${table} (${columnList(this.names)}) FROM STDIN`;
     const stream = this.client.query(copyFrom(sql));
     const done = new Promise<void>((resolve, reject) => {
@@ -103,16 +98,20 @@ export class PostgresWriter implements Writer {
       stream.on('error', reject);
     });
     // Rows read from PostgreSQL columns of the same types and not converted: their COPY text, unchanged.
-    const read = copyTextOf(rows);
+    const read = Array.isArray(rows) ? undefined : rows.copyText;
     const asRead = read && read.types === this.types ? read.text : null;
     if (asRead) stream.write(asRead);
-    else for (const chunk of encodeChunks(rows, this.encoders)) stream.write(chunk);
+    else for (const chunk of encodeChunks(rowsOf(rows), this.encoders)) stream.write(chunk);
     stream.end();
     await done;
     return asRead;
   }
 
-  async writeBatch(rows: Row[], checkpoint: CheckpointUpdate, readBack: boolean): Promise<BatchResult> {
+  async writeBatch(
+    rows: Row[] | Batch,
+    checkpoint: CheckpointUpdate,
+    readBack: boolean,
+  ): Promise<BatchResult> {
     await this.ensureStage();
     const t = this.timer;
     t.mark('pg-other');
@@ -148,12 +147,13 @@ export class PostgresWriter implements Writer {
    * back (the COPY was all it held: no savepoint needed, which saves two round trips a batch), starts it
    * again, and this writer switches to the staged INSERT … ON CONFLICT for good.
    */
-  private async writeRows(rows: Row[], readBack: boolean): Promise<Written> {
-    if (this.direct && rows.length > 0) {
+  private async writeRows(rows: Row[] | Batch, readBack: boolean): Promise<Written> {
+    const batch = Array.isArray(rows) ? rowsBatch(rows) : rows;
+    if (this.direct && batch.count > 0) {
       try {
         const sent = await this.copyInto(this.target, rows);
-        if (!readBack) return { written: rows.length, back: null };
-        return { written: rows.length, ...(await this.readBackDirect(rows, sent)) };
+        if (!readBack) return { written: batch.count, back: null };
+        return { written: batch.count, ...(await this.readBackDirect(batch, sent)) };
       } catch (error) {
         if ((error as { code?: string }).code !== '23505' || this.spec.onConflict === 'error') {
           throw this.dataError(error);
@@ -164,7 +164,7 @@ export class PostgresWriter implements Writer {
       }
     }
     await this.copyInto(STAGE, rows);
-    return this.insertAndReadBack(rows.length, readBack);
+    return this.insertAndReadBack(batch.count, readBack);
   }
 
   /**
@@ -174,15 +174,16 @@ export class PostgresWriter implements Writer {
    * text differs: a row changed on the way, an extra target row in the range, another key order) the
    * rows are decoded for the row-by-row check.
    */
-  private async readBackDirect(rows: Row[], sent: Buffer | null): Promise<Omit<Written, 'written'>> {
+  private async readBackDirect(batch: Batch, sent: Buffer | null): Promise<Omit<Written, 'written'>> {
     const { columns, key } = this.spec;
     if (sent && key.length > 0) {
-      const sql = rangeCopySql(this.target, columns, key, rows[0]!, rows[rows.length - 1]!);
+      const sql = rangeCopySql(this.target, columns, key, batch.first!, batch.last!);
       const got = await copyOut(this.client, sql);
       if (got.equals(sent)) return { back: null, identical: true };
       return { back: decodeCopyText(got, columns.length, this.decode) };
     }
-    return { back: await fetchByKeys(this.client, this.target, columns, key, rows.map(this.keyOf)) };
+    const keys = batch.rows().map(this.keyOf);
+    return { back: await fetchByKeys(this.client, this.target, columns, key, keys) };
   }
 
   /**

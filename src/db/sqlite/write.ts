@@ -5,9 +5,11 @@
 import type { Row } from '../../convert/value.js';
 import { DataError } from '../../errors.js';
 import {
+  type Batch,
   type BatchResult,
   type CheckpointUpdate,
   leaseTakenOver,
+  rowsOf,
   type Writer,
   type WriteSpec,
 } from '../dialect.js';
@@ -124,8 +126,12 @@ export class SqliteWriter implements Writer {
     });
   }
 
-  async writeBatch(rows: Row[], checkpoint: CheckpointUpdate, readBack: boolean): Promise<BatchResult> {
-    const params = this.encode(rows);
+  async writeBatch(
+    input: Row[] | Batch,
+    checkpoint: CheckpointUpdate,
+    readBack: boolean,
+  ): Promise<BatchResult> {
+    const params = this.encode(rowsOf(input));
     return this.conn.transaction(() => {
       const written = this.insertAll(params);
       const back =
