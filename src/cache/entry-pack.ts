@@ -55,6 +55,36 @@ export class EntryPackBuilder {
     return valueBytes;
   }
 
+  /**
+   * Starts an entry whose value the caller writes into `buffer` from the returned offset, in at most
+   * `maxValueBytes`; `commit` ends it. Calling `begin` again before `commit` starts the same entry over
+   * (with more room, say).
+   */
+  begin(key: string, ttl: number, maxValueBytes: number): number {
+    this.reserve(ENTRY_HEADER + key.length * 3 + maxValueBytes);
+    const start = this.offset;
+    const keyBytes = this.buf.write(key, start + ENTRY_HEADER, 'utf8');
+    this.buf.writeUInt32LE(keyBytes, start);
+    this.buf.writeDoubleLE(ttl, start + 8);
+    return start + ENTRY_HEADER + keyBytes;
+  }
+
+  /** The buffer `begin`'s caller writes into (valid until the next `begin` or `add`). */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  /** Ends the entry `begin` started, whose value ends at `end`; returns the value's size in bytes. */
+  commit(end: number): number {
+    const start = this.offset;
+    const valueBytes = end - (start + ENTRY_HEADER + this.buf.readUInt32LE(start));
+    this.buf.writeUInt32LE(valueBytes, start + 4);
+    this.offset = end;
+    this.lastStart = start;
+    this.n++;
+    return valueBytes;
+  }
+
   /** Takes back the entry just added (a value found too large, say). */
   undo(): void {
     if (this.lastStart < 0) throw new Error('EntryPackBuilder.undo: nothing to take back');

@@ -23,7 +23,8 @@ import type { Column, ColumnKind, Row, Value } from './value.js';
 /** JSON text of a non-null value. */
 type JsonValueEncoder = (v: Value) => string;
 
-function jsonValueEncoder(kind: ColumnKind): JsonValueEncoder {
+/** The JSON text of a non-null value of a kind, as in a row's JSON. */
+export function jsonValueEncoder(kind: ColumnKind): JsonValueEncoder {
   const canon = canonicalizer(kind) as (v: Value) => string; // non-null for a non-null value
   switch (kind) {
     case 'int':

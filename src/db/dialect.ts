@@ -59,6 +59,19 @@ export interface CopyText {
   types: string;
 }
 
+/**
+ * Canonical row JSON (convert/row-json.ts) written straight from COPY text lines, with only the columns a
+ * cache key needs decoded: packing a batch's cache values without decoding its rows (PostgreSQL sources).
+ */
+export interface CopyJson {
+  /** Calls `visit` for each line of `text`: a row with only the key columns set, and the line's bounds. */
+  lines(text: Buffer, visit: (keyRow: Row, start: number, end: number) => void): void;
+  /** Bytes `writeJson` needs at most for a line of `length` bytes whose fields all take the fast path. */
+  maxBytes(length: number): number;
+  /** Writes the line's row JSON into `out` at `at`; returns where it ends, or -1 when `out` is too small. */
+  writeJson(text: Buffer, start: number, end: number, out: Buffer, at: number): number;
+}
+
 /** Rows already decoded, as a Batch. */
 export function rowsBatch(rows: Row[]): Batch {
   return { count: rows.length, first: rows[0], last: rows[rows.length - 1], rows: () => rows };
@@ -205,6 +218,11 @@ export interface Dialect {
    * text). Without it the engine reads with readBatches.
    */
   readKeyedBatches?(spec: ReadSpec): AsyncIterable<Batch>;
+  /**
+   * Optional: the CopyJson of this database's COPY text (the `copyText` of its batches) for `columns`,
+   * as JSON objects with `names` as keys; `keyColumns` are decoded for each row.
+   */
+  copyJson?(columns: Column[], names: string[], keyColumns: number[]): CopyJson;
   /**
    * Key values every `every` rows in key order (the last key of each full step), for splitting a table
    * into chunks; [] when it has fewer rows. Optional: without it a table is one chunk.

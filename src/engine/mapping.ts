@@ -23,6 +23,10 @@ export interface CacheMapping {
   /** The same value as text (`json`: encoded as UTF-8 when packed, no Buffer per row) or bytes. */
   packValue: (row: Row) => string | Buffer | null;
   ttl: number;
+  /** The value is the row's canonical JSON (`value: json`). */
+  valueIsRowJson: boolean;
+  /** Indexes of the columns the key template reads. */
+  keyColumns: number[];
 }
 
 export interface TableMapping {
@@ -240,6 +244,12 @@ export async function resolveTable(
         value,
         packValue,
         ttl: table.cache.ttl ?? planCache.ttl,
+        valueIsRowJson: valueSpec === 'json',
+        keyColumns: [
+          ...new Set(
+            templateColumns(table.cache.key).map((n) => templateCols.findIndex((c) => c.name === n)),
+          ),
+        ],
       };
     }
   }

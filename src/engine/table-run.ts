@@ -10,6 +10,7 @@ import {
   type Batch,
   type CheckpointUpdate,
   type ChunkState,
+  type CopyJson,
   type Dialect,
   type ReadSpec,
   rowsBatch,
@@ -25,7 +26,15 @@ import { decodeKey, encodeKey, keyOf } from './key-codec.js';
 import type { TableMapping } from './mapping.js';
 import { ownerIsDead } from './owner.js';
 import { StageTimer } from './timing.js';
-import { type Committed, type PackedBatch, packBatch, packsAhead, warmFromTarget, warmRows } from './warm.js';
+import {
+  type Committed,
+  type PackedBatch,
+  packBatch,
+  packCopyText,
+  packsAhead,
+  warmFromTarget,
+  warmRows,
+} from './warm.js';
 
 export const LEASE_MS = 60_000;
 
@@ -139,6 +148,22 @@ async function* keyedBatches(source: Dialect, spec: ReadSpec): AsyncGenerator<Ba
   else for await (const rows of source.readBatches(spec)) yield rowsBatch(rows);
 }
 
+/**
+ * The source's writer of row JSON from its batches' text, when the cache value is the row's JSON and rows
+ * go to the target as read (same kinds, nothing converted): the batch is then never decoded.
+ */
+function copyJsonOf(ctx: EngineContext, m: TableMapping): CopyJson | null {
+  const mc = m.cache;
+  if (!mc?.valueIsRowJson || !m.convertsNothing || !ctx.source.copyJson) return null;
+  if (m.sourceColumns.some((c, i) => c.kind !== m.targetColumns[i]!.kind)) return null;
+  const decoded = [...new Set([...mc.keyColumns, ...m.key])];
+  return ctx.source.copyJson(
+    m.sourceColumns,
+    m.targetColumns.map((c) => c.name),
+    decoded,
+  );
+}
+
 function writeSpec(ctx: EngineContext, m: TableMapping): WriteSpec {
   return {
     ref: m.targetRef,
@@ -217,6 +242,7 @@ async function copyKeyed(
     }) satisfies CheckpointUpdate;
   const timer = new StageTimer();
   const packAhead = packsAhead(ctx, m);
+  const copyJson = packAhead ? copyJsonOf(ctx, m) : null;
   const verify = m.options.verify === 'checksum';
   /**
    * Converts a batch read and packs its cache entries. The decoded rows are dropped here when nothing
@@ -228,7 +254,10 @@ async function copyKeyed(
     let skipped = 0;
     let batch = read;
     let packed: PackedBatch | null = null;
-    if (!m.convertsNothing || packAhead) {
+    if (copyJson && read.copyText) {
+      packed = packCopyText(ctx, m, read, copyJson);
+      timer.mark('pack');
+    } else if (!m.convertsNothing || packAhead) {
       const source = read.rows();
       const rows = convertRows(m, source, (r) => {
         skipped++;

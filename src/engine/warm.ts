@@ -7,7 +7,7 @@ import { EntryPackBuilder, type PackedEntries } from '../cache/entry-pack.js';
 import { isSkip, type KeySkipReason } from '../cache/key-template.js';
 import { ReadThrough } from '../cache/read-through.js';
 import type { Row } from '../convert/value.js';
-import { type Batch, rowsOf } from '../db/dialect.js';
+import { type Batch, type CopyJson, rowsOf } from '../db/dialect.js';
 import { RuntimeError } from '../errors.js';
 import type { EngineContext } from './context.js';
 import type { TableCounts } from './events.js';
@@ -156,6 +156,44 @@ export function packBatch(
       skips.add('value-too-large', () => tooLargeWarning(key, bytes, max));
     }
   }
+  return { pack: b.finish(), skips };
+}
+
+/**
+ * packBatch of a batch still in COPY text (m.convertsNothing): each value written by `copyJson` straight
+ * from the text, only the key columns decoded.
+ */
+export function packCopyText(
+  ctx: EngineContext,
+  m: TableMapping,
+  batch: Batch,
+  copyJson: CopyJson,
+): PackedBatch {
+  const mc = m.cache!;
+  const max = ctx.cacheConfig!.maxValueBytes;
+  const text = batch.copyText!.text;
+  const b = new EntryPackBuilder(text.length * 2 + batch.count * copyJson.maxBytes(0));
+  const skips = new SkipTally();
+  copyJson.lines(text, (row, start, end) => {
+    const key = mc.render(row);
+    if (isSkip(key)) {
+      skips.add(key.skip, () => keySkipWarning(m, key.skip, row));
+      return;
+    }
+    let room = copyJson.maxBytes(end - start);
+    let at = b.begin(key, mc.ttl, room);
+    let valueEnd = copyJson.writeJson(text, start, end, b.buffer, at);
+    while (valueEnd < 0) {
+      room *= 2;
+      at = b.begin(key, mc.ttl, room);
+      valueEnd = copyJson.writeJson(text, start, end, b.buffer, at);
+    }
+    const bytes = b.commit(valueEnd);
+    if (bytes > max) {
+      b.undo();
+      skips.add('value-too-large', () => tooLargeWarning(key, bytes, max));
+    }
+  });
   return { pack: b.finish(), skips };
 }
 

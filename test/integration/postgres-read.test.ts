@@ -4,6 +4,7 @@
 // read from one table and written unchanged to another (its COPY text sent on as it is) must arrive exact.
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { rowJsonEncoder } from '../../src/convert/row-json.js';
 import type { Row } from '../../src/convert/value.js';
 import type { Batch, ReadSpec } from '../../src/db/dialect.js';
 import { PostgresDialect } from '../../src/db/postgres/index.js';
@@ -103,6 +104,26 @@ describe('PostgreSQL dialect: reading as COPY text', () => {
       expect(batch.first).toEqual(rows[0]);
       expect(batch.last).toEqual(rows[rows.length - 1]);
       expect(batch.copyText?.text.toString('utf8').split('\n')).toHaveLength(batch.count + 1);
+    }
+    // Row JSON written straight from the text is the JSON of the decoded rows, keys decoded per line.
+    const json = dialect.copyJson(
+      info.columns,
+      info.columns.map((c) => c.name),
+      [0, 1],
+    );
+    const rowJson = rowJsonEncoder(info.columns);
+    for (const batch of lazy) {
+      const rows = batch.rows();
+      const text = batch.copyText!.text;
+      let i = 0;
+      json.lines(text, (keyRow, start, end) => {
+        const out = Buffer.alloc(json.maxBytes(end - start) * 2);
+        const at = json.writeJson(text, start, end, out, 0);
+        expect(out.toString('utf8', 0, at)).toBe(rowJson(rows[i]!));
+        expect([keyRow[0], keyRow[1]]).toEqual([rows[i]![0], rows[i]![1]]);
+        i++;
+      });
+      expect(i).toBe(batch.count);
     }
     const [single] = await collect(
       dialect.readBatches({ ...spec, after: [after[0]!, after[1]!], batchSize: 1 }),

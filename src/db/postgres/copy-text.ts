@@ -64,7 +64,7 @@ const SIMPLE_ESCAPES: Record<string, string> = {
  * (1–2 digits), and `\` before any other character meaning that character (PostgreSQL's input rules).
  * Octal and hex escapes are bytes: runs of them are decoded as UTF-8 together.
  */
-function unescapeField(text: string, from: number, to: number): string {
+export function unescapeField(text: string, from: number, to: number): string {
   let out = '';
   const bytes: number[] = [];
   let i = from;

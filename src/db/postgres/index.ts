@@ -4,6 +4,7 @@ import type { Column, Row } from '../../convert/value.js';
 import { maskUrl } from '../../errors.js';
 import type {
   Batch,
+  CopyJson,
   Dialect,
   ReadSpec,
   RowSource,
@@ -14,6 +15,7 @@ import type {
   WriteSpec,
 } from '../dialect.js';
 import { connectPostgres } from './connect.js';
+import { copyJson } from './copy-json.js';
 import { createTableSql } from './ddl.js';
 import { chunkDigest, type Digest, type DigestSpec } from './digest.js';
 import { describeQuery, describeTable } from './introspect.js';
@@ -82,6 +84,10 @@ export class PostgresDialect implements Dialect {
     } finally {
       await this.end(client);
     }
+  }
+
+  copyJson(columns: Column[], names: string[], keyColumns: number[]): CopyJson {
+    return copyJson(columns, names, keyColumns);
   }
 
   async keyBoundaries(spec: {

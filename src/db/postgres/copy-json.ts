@@ -1,0 +1,432 @@
+/**
+ * A row's canonical JSON (convert/row-json.ts) written straight from its line of COPY text into a buffer,
+ * byte by byte: no string per field, no row array, no JSON text to encode again. It is what packing a batch
+ * of cache values costs when the batch is not otherwise decoded (PostgreSQL to PostgreSQL, same types).
+ *
+ * It relies on what this dialect's sessions print (connect.ts: UTC, ISO dates, UTF-8) and takes a fast path
+ * only for a field in the exact form PostgreSQL prints for its kind:
+ *
+ * | kind                 | COPY text                           | JSON                                  |
+ * |----------------------|-------------------------------------|---------------------------------------|
+ * | int                  | `-?[1-9][0-9]*` or `0`              | the same digits                       |
+ * | decimal              | `-?digits[.digits]` (no lead zero)  | `"…"`, fraction without trailing zeros |
+ * | bool                 | `t` / `f`                           | `true` / `false`                      |
+ * | text, date, other    | COPY escapes, valid UTF-8           | the JSON string, JSON.stringify's escapes |
+ * | uuid                 | no capital letters                  | the JSON string                       |
+ * | timestamp(tz)        | `YYYY-MM-DD HH:MM:SS[.f]` (`+00`)    | `"YYYY-MM-DDTHH:MM:SS[.f]"` (`Z`)       |
+ *
+ * Any other field (json, float, bytes, time, and any value not in the form above: BC dates, infinity,
+ * NaN, an unusual escape, invalid UTF-8) is decoded as the row decoder would and encoded by row-json's
+ * own encoder, so the output is always exactly `rowJsonEncoder(columns)(decoded row)`.
+ */
+import { CanonicalValueError } from '../../convert/canonical.js';
+import { jsonValueEncoder } from '../../convert/row-json.js';
+import type { Column, ColumnKind, Row, Value } from '../../convert/value.js';
+import type { CopyJson } from '../dialect.js';
+import { decoderFor } from './codec.js';
+import { unescapeField } from './copy-text.js';
+
+const TAB = 9;
+const NEWLINE = 10;
+const QUOTE = 34;
+const BACKSLASH = 92;
+const ZERO = 48;
+const NINE = 57;
+const MINUS = 45;
+const DOT = 46;
+const COLON = 58;
+const SPACE = 32;
+const PLUS = 43;
+const LOWER_N = 110;
+const UPPER_N = 78;
+const HEX = '0123456789abcdef';
+
+const OP_FALLBACK = 0;
+const OP_INT = 1;
+const OP_DECIMAL = 2;
+const OP_BOOL = 3;
+const OP_TEXT = 4;
+const OP_UUID = 5;
+const OP_TIMESTAMP = 6;
+const OP_TIMESTAMPTZ = 7;
+
+function opOf(kind: ColumnKind): number {
+  switch (kind) {
+    case 'int':
+      return OP_INT;
+    case 'decimal':
+      return OP_DECIMAL;
+    case 'bool':
+      return OP_BOOL;
+    case 'text':
+    case 'date':
+    case 'other':
+      return OP_TEXT;
+    case 'uuid':
+      return OP_UUID;
+    case 'timestamp':
+      return OP_TIMESTAMP;
+    case 'timestamptz':
+      return OP_TIMESTAMPTZ;
+    default:
+      return OP_FALLBACK;
+  }
+}
+
+/** JSON text of a non-null decoded value of a kind (row-json's encoder). */
+type Encode = (v: Value) => string;
+
+/**
+ * The CopyJson of rows of `columns` (their kinds, in COPY order), written as objects with `names` as keys;
+ * `keyColumns`: the columns `lines` decodes for each row (a cache key's).
+ */
+export function copyJson(
+  columns: readonly Column[],
+  names: readonly string[],
+  keyColumns: number[],
+): CopyJson {
+  return new CopyJsonWriter(columns, names, keyColumns);
+}
+
+class CopyJsonWriter implements CopyJson {
+  private readonly width: number;
+  private readonly ops: Uint8Array;
+  private readonly prefixes: Buffer[];
+  private readonly prefixBytes: number;
+  /** Bytes of the prefixes from column i on, and the closing brace. */
+  private readonly restPrefixBytes: number[];
+  private readonly decoders: ((text: string | null) => Value)[];
+  private readonly encoders: Encode[];
+  private readonly keyColumns: number[];
+  private readonly lastKeyColumn: number;
+
+  constructor(
+    private readonly columns: readonly Column[],
+    names: readonly string[],
+    keyColumns: number[],
+  ) {
+    this.width = columns.length;
+    this.ops = Uint8Array.from(columns.map((c) => opOf(c.kind)));
+    this.prefixes = names.map((name, i) => Buffer.from((i === 0 ? '{' : ',') + JSON.stringify(name) + ':'));
+    this.restPrefixBytes = new Array(this.prefixes.length + 1).fill(1);
+    for (let i = this.prefixes.length - 1; i >= 0; i--) {
+      this.restPrefixBytes[i] = this.restPrefixBytes[i + 1]! + this.prefixes[i]!.length;
+    }
+    this.prefixBytes = this.restPrefixBytes[0]! + 1;
+    this.decoders = columns.map((c) => decoderFor(c.kind));
+    this.encoders = columns.map((c) => jsonValueEncoder(c.kind));
+    this.keyColumns = keyColumns;
+    this.lastKeyColumn = keyColumns.length ? Math.max(...keyColumns) : -1;
+  }
+
+  lines(text: Buffer, visit: (keyRow: Row, start: number, end: number) => void): void {
+    const keyRow: Row = new Array(this.width).fill(null);
+    const fieldStart: number[] = new Array(this.lastKeyColumn + 2);
+    let start = 0;
+    while (start < text.length) {
+      let end = text.indexOf(NEWLINE, start);
+      if (end < 0) end = text.length;
+      if (this.lastKeyColumn >= 0) {
+        // Field boundaries up to the last key column; each key field decoded as the row decoder would.
+        let pos = start;
+        for (let i = 0; i <= this.lastKeyColumn; i++) {
+          fieldStart[i] = pos;
+          pos = fieldEnd(text, pos, end) + 1;
+        }
+        fieldStart[this.lastKeyColumn + 1] = pos;
+        for (const k of this.keyColumns) {
+          keyRow[k] = this.decoders[k]!(fieldText(text, fieldStart[k]!, fieldStart[k + 1]! - 1));
+        }
+      }
+      visit(keyRow, start, end);
+      start = end + 1;
+    }
+  }
+
+  maxBytes(length: number): number {
+    return this.prefixBytes + 6 * length;
+  }
+
+  writeJson(text: Buffer, start: number, end: number, out: Buffer, at: number): number {
+    const { ops, prefixes, restPrefixBytes, width } = this;
+    let pos = start;
+    for (let i = 0; i < width; i++) {
+      const prefix = prefixes[i]!;
+      // Room for the worst case of the rest (a slow-path field may have used more than its share).
+      if (at + restPrefixBytes[i]! + 6 * (end - pos) > out.length) return -1;
+      for (let j = 0; j < prefix.length; j++) out[at++] = prefix[j]!;
+      const fe = fieldEnd(text, pos, end);
+      if (i < width - 1 ? fe >= end : fe !== end) throw fieldCountError(text, start, end, width);
+      let next = -1;
+      if (fe - pos === 2 && text[pos] === BACKSLASH && text[pos + 1] === UPPER_N) {
+        out[at++] = LOWER_N;
+        out[at++] = 117; // u
+        out[at++] = 108; // l
+        out[at++] = 108; // l
+        next = at;
+      } else {
+        switch (ops[i]) {
+          case OP_INT:
+            next = writeInt(text, pos, fe, out, at);
+            break;
+          case OP_DECIMAL:
+            next = writeDecimal(text, pos, fe, out, at);
+            break;
+          case OP_BOOL:
+            next = writeBool(text, pos, fe, out, at);
+            break;
+          case OP_TEXT:
+            next = writeText(text, pos, fe, out, at, false);
+            break;
+          case OP_UUID:
+            next = writeText(text, pos, fe, out, at, true);
+            break;
+          case OP_TIMESTAMP:
+            next = writeTimestamp(text, pos, fe, out, at, false);
+            break;
+          case OP_TIMESTAMPTZ:
+            next = writeTimestamp(text, pos, fe, out, at, true);
+            break;
+        }
+      }
+      if (next < 0) {
+        next = this.writeDecoded(i, text, pos, fe, out, at);
+        if (next < 0) return -1;
+      }
+      at = next;
+      pos = fe + 1;
+    }
+    if (at >= out.length) return -1;
+    out[at++] = 125; // }
+    return at;
+  }
+
+  /** The slow path of one field: decoded, then row-json's encoder. -1: `out` is too small. */
+  private writeDecoded(i: number, text: Buffer, pos: number, fe: number, out: Buffer, at: number): number {
+    const value = this.decoders[i]!(fieldText(text, pos, fe));
+    let json: string;
+    if (value === null) json = 'null';
+    else {
+      try {
+        json = this.encoders[i]!(value);
+      } catch (error) {
+        throw error instanceof CanonicalValueError ? error.inColumn(this.columns[i]!.name) : error;
+      }
+    }
+    if (at + 3 * json.length > out.length) return -1;
+    return at + out.write(json, at, 'utf8');
+  }
+}
+
+/** The end (tab or `end`) of the field starting at `pos`. */
+function fieldEnd(text: Buffer, pos: number, end: number): number {
+  while (pos < end && text[pos] !== TAB) pos++;
+  return pos;
+}
+
+/** A field's text as the row decoder gets it: `\N` → null, escapes undone. */
+function fieldText(text: Buffer, pos: number, fe: number): string | null {
+  const s = text.toString('utf8', pos, fe);
+  if (s.indexOf('\\') < 0) return s;
+  return s === '\\N' ? null : unescapeField(s, 0, s.length);
+}
+
+function fieldCountError(text: Buffer, start: number, end: number, width: number): Error {
+  const line = text.toString('utf8', start, Math.min(end, start + 80));
+  return new Error(`COPY text row with a field count other than ${width}: ${JSON.stringify(line)}`);
+}
+
+function isDigit(c: number): boolean {
+  return c >= ZERO && c <= NINE;
+}
+
+/** `-?(0|[1-9][0-9]*)`, not `-0`: copied as it is. */
+function writeInt(text: Buffer, pos: number, fe: number, out: Buffer, at: number): number {
+  let p = pos;
+  if (text[p] === MINUS) p++;
+  if (p >= fe || !isDigit(text[p]!) || (text[p] === ZERO && (fe - p > 1 || p > pos))) return -1;
+  for (let q = p + 1; q < fe; q++) if (!isDigit(text[q]!)) return -1;
+  for (let q = pos; q < fe; q++) out[at++] = text[q]!;
+  return at;
+}
+
+/** `-?(0|[1-9][0-9]*)(.[0-9]+)?`: quoted, trailing fractional zeros and a bare point dropped, `-0` → `0`. */
+function writeDecimal(text: Buffer, pos: number, fe: number, out: Buffer, at: number): number {
+  let p = pos;
+  const negative = text[p] === MINUS;
+  if (negative) p++;
+  const intStart = p;
+  while (p < fe && isDigit(text[p]!)) p++;
+  const intEnd = p;
+  if (intEnd === intStart || (text[intStart] === ZERO && intEnd - intStart > 1)) return -1;
+  let last = intEnd;
+  if (p < fe) {
+    if (text[p] !== DOT || p + 1 >= fe) return -1;
+    for (let q = p + 1; q < fe; q++) if (!isDigit(text[q]!)) return -1;
+    last = fe;
+    while (text[last - 1] === ZERO) last--;
+    if (last === intEnd + 1) last = intEnd; // only zeros after the point
+  }
+  const zero = intEnd - intStart === 1 && text[intStart] === ZERO && last === intEnd;
+  out[at++] = QUOTE;
+  for (let q = negative && zero ? intStart : pos; q < last; q++) out[at++] = text[q]!;
+  out[at++] = QUOTE;
+  return at;
+}
+
+function writeBool(text: Buffer, pos: number, fe: number, out: Buffer, at: number): number {
+  if (fe - pos !== 1) return -1;
+  const word = text[pos] === 116 ? 'true' : text[pos] === 102 ? 'false' : null;
+  if (word === null) return -1;
+  for (let j = 0; j < word.length; j++) out[at++] = word.charCodeAt(j);
+  return at;
+}
+
+/**
+ * A JSON string from COPY-escaped UTF-8: `\b \f \n \r \t \v \\` undone and JSON-escaped as JSON.stringify
+ * would (`\v` and other controls as `\u00xx`), `"` escaped, valid UTF-8 copied. `noUpper`: a capital
+ * letter takes the slow path (uuid: canonical is lowercase).
+ */
+function writeText(text: Buffer, pos: number, fe: number, out: Buffer, at: number, noUpper: boolean): number {
+  out[at++] = QUOTE;
+  let p = pos;
+  while (p < fe) {
+    const c = text[p]!;
+    if (c >= 0x20 && c < 0x80 && c !== QUOTE && c !== BACKSLASH) {
+      if (noUpper && c >= 65 && c <= 90) return -1;
+      out[at++] = c;
+      p++;
+    } else if (c === BACKSLASH) {
+      if (p + 1 >= fe) return -1;
+      const e = text[p + 1]!;
+      let code: number;
+      switch (e) {
+        case BACKSLASH:
+          code = BACKSLASH;
+          break;
+        case 98: // b
+          code = 8;
+          break;
+        case 102: // f
+          code = 12;
+          break;
+        case LOWER_N:
+          code = NEWLINE;
+          break;
+        case 114: // r
+          code = 13;
+          break;
+        case 116: // t
+          code = TAB;
+          break;
+        case 118: // v
+          code = 11;
+          break;
+        default:
+          return -1; // octal, hex or other escapes: the slow path
+      }
+      at = writeEscaped(code, out, at);
+      p += 2;
+    } else if (c < 0x80) {
+      at = writeEscaped(c, out, at);
+      p++;
+    } else {
+      const n = utf8Length(text, p, fe);
+      if (n === 0) return -1;
+      for (let q = 0; q < n; q++) out[at++] = text[p + q]!;
+      p += n;
+    }
+  }
+  out[at++] = QUOTE;
+  return at;
+}
+
+/** A character that JSON escapes: `"`, `\`, or a control character. */
+function writeEscaped(c: number, out: Buffer, at: number): number {
+  out[at++] = BACKSLASH;
+  switch (c) {
+    case QUOTE:
+    case BACKSLASH:
+      out[at++] = c;
+      return at;
+    case 8:
+      out[at++] = 98;
+      return at;
+    case 12:
+      out[at++] = 102;
+      return at;
+    case NEWLINE:
+      out[at++] = LOWER_N;
+      return at;
+    case 13:
+      out[at++] = 114;
+      return at;
+    case TAB:
+      out[at++] = 116;
+      return at;
+    default:
+      out[at++] = 117; // u
+      out[at++] = ZERO;
+      out[at++] = ZERO;
+      out[at++] = HEX.charCodeAt(c >> 4);
+      out[at++] = HEX.charCodeAt(c & 15);
+      return at;
+  }
+}
+
+/** Bytes of the well-formed UTF-8 sequence at `p` (2–4; no overlongs, surrogates or > U+10FFFF), else 0. */
+function utf8Length(text: Buffer, p: number, fe: number): number {
+  const c = text[p]!;
+  let n: number;
+  let lo = 0x80;
+  let hi = 0xbf;
+  if (c >= 0xc2 && c <= 0xdf) n = 2;
+  else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c === 0xe0) lo = 0xa0;
+    else if (c === 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c === 0xf0) lo = 0x90;
+    else if (c === 0xf4) hi = 0x8f;
+  } else return 0;
+  if (p + n > fe) return 0;
+  const c1 = text[p + 1]!;
+  if (c1 < lo || c1 > hi) return 0;
+  for (let q = 2; q < n; q++) {
+    const cq = text[p + q]!;
+    if (cq < 0x80 || cq > 0xbf) return 0;
+  }
+  return n;
+}
+
+/**
+ * `YYYY-MM-DD HH:MM:SS[.f]` (then `+00` with `tz`): quoted, `T` for the space, the fraction without trailing
+ * zeros (none if zero), `Z` with `tz`. Other forms (BC, infinity, years past 9999) take the slow path.
+ */
+function writeTimestamp(text: Buffer, pos: number, fe: number, out: Buffer, at: number, tz: boolean): number {
+  if (fe - pos < (tz ? 22 : 19)) return -1;
+  for (let q = 0; q < 19; q++) {
+    const c = text[pos + q]!;
+    const want = q === 4 || q === 7 ? MINUS : q === 10 ? SPACE : q === 13 || q === 16 ? COLON : -1;
+    if (want < 0 ? !isDigit(c) : c !== want) return -1;
+  }
+  let p = pos + 19;
+  let last = p;
+  if (text[p] === DOT) {
+    p++;
+    while (p < fe && isDigit(text[p]!)) p++;
+    if (p === pos + 20) return -1;
+    last = p;
+    while (text[last - 1] === ZERO) last--;
+    if (last === pos + 20) last = pos + 19;
+  }
+  if (tz) {
+    if (fe - p !== 3 || text[p] !== PLUS || text[p + 1] !== ZERO || text[p + 2] !== ZERO) return -1;
+  } else if (p !== fe) return -1;
+  out[at++] = QUOTE;
+  for (let q = pos; q < last; q++) out[at++] = q === pos + 10 ? 84 /* T */ : text[q]!;
+  if (tz) out[at++] = 90; // Z
+  out[at++] = QUOTE;
+  return at;
+}
