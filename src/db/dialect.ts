@@ -77,6 +77,12 @@ export function rowsBatch(rows: Row[]): Batch {
   return { count: rows.length, first: rows[0], last: rows[rows.length - 1], rows: () => rows };
 }
 
+/** A keyed read as batches: decoded on demand where the source can (readKeyedBatches), else as rows. */
+export async function* readKeyed(source: Dialect, spec: ReadSpec): AsyncGenerator<Batch> {
+  if (source.readKeyedBatches) yield* source.readKeyedBatches(spec);
+  else for await (const rows of source.readBatches(spec)) yield rowsBatch(rows);
+}
+
 /** The rows of what a writer was given: rows, or a batch decoded now. */
 export function rowsOf(input: Row[] | Batch): Row[] {
   return Array.isArray(input) ? input : input.rows();

@@ -10,9 +10,8 @@ import {
   type Batch,
   type CheckpointUpdate,
   type ChunkState,
-  type CopyJson,
-  type Dialect,
   type ReadSpec,
+  readKeyed,
   rowsBatch,
   type StateStore,
   type WriteSpec,
@@ -28,6 +27,7 @@ import { ownerIsDead } from './owner.js';
 import { StageTimer } from './timing.js';
 import {
   type Committed,
+  copyJsonOf,
   type PackedBatch,
   packBatch,
   packCopyText,
@@ -142,28 +142,6 @@ async function rewarm(
   await state.setWarmed(ctx.planName, m.label, chunkId, until);
 }
 
-/** A keyed read as batches: decoded on demand where the source can (readKeyedBatches), else as rows. */
-async function* keyedBatches(source: Dialect, spec: ReadSpec): AsyncGenerator<Batch> {
-  if (source.readKeyedBatches) yield* source.readKeyedBatches(spec);
-  else for await (const rows of source.readBatches(spec)) yield rowsBatch(rows);
-}
-
-/**
- * The source's writer of row JSON from its batches' text, when the cache value is the row's JSON and rows
- * go to the target as read (same kinds, nothing converted): the batch is then never decoded.
- */
-function copyJsonOf(ctx: EngineContext, m: TableMapping): CopyJson | null {
-  const mc = m.cache;
-  if (!mc?.valueIsRowJson || !m.convertsNothing || !ctx.source.copyJson) return null;
-  if (m.sourceColumns.some((c, i) => c.kind !== m.targetColumns[i]!.kind)) return null;
-  const decoded = [...new Set([...mc.keyColumns, ...m.key])];
-  return ctx.source.copyJson(
-    m.sourceColumns,
-    m.targetColumns.map((c) => c.name),
-    decoded,
-  );
-}
-
 function writeSpec(ctx: EngineContext, m: TableMapping): WriteSpec {
   return {
     ref: m.targetRef,
@@ -211,7 +189,7 @@ async function copyKeyed(
   counts: TableCounts,
 ): Promise<boolean> {
   const writer = await ctx.target.openWriter(writeSpec(ctx, m));
-  const reader = keyedBatches(
+  const reader = readKeyed(
     ctx.source,
     readSpec(
       ctx,
@@ -242,7 +220,7 @@ async function copyKeyed(
     }) satisfies CheckpointUpdate;
   const timer = new StageTimer();
   const packAhead = packsAhead(ctx, m);
-  const copyJson = packAhead ? copyJsonOf(ctx, m) : null;
+  const copyJson = packAhead ? copyJsonOf(ctx.source, m) : null;
   const verify = m.options.verify === 'checksum';
   /**
    * Converts a batch read and packs its cache entries. The decoded rows are dropped here when nothing

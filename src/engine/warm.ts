@@ -7,7 +7,7 @@ import { EntryPackBuilder, type PackedEntries } from '../cache/entry-pack.js';
 import { isSkip, type KeySkipReason } from '../cache/key-template.js';
 import { ReadThrough } from '../cache/read-through.js';
 import type { Row } from '../convert/value.js';
-import { type Batch, type CopyJson, rowsOf } from '../db/dialect.js';
+import { type Batch, type CopyJson, type Dialect, rowsOf } from '../db/dialect.js';
 import { RuntimeError } from '../errors.js';
 import type { EngineContext } from './context.js';
 import type { TableCounts } from './events.js';
@@ -37,7 +37,7 @@ interface Prepared {
  * Rows of a batch left out of the cache, per reason, with the warning for the first of each reason
  * (warned about once per table, when the tally is applied to the table's counts).
  */
-class SkipTally {
+class SkipTally implements SkipSink {
   readonly skipped = new Map<string, number>();
   readonly warnings = new Map<string, string>();
 
@@ -160,8 +160,8 @@ export function packBatch(
 }
 
 /**
- * packBatch of a batch still in COPY text (m.convertsNothing): each value written by `copyJson` straight
- * from the text, only the key columns decoded.
+ * packBatch of a batch still in COPY text (see copyJsonOf): each value written by `copyJson` straight from
+ * the text, only the key columns decoded.
  */
 export function packCopyText(
   ctx: EngineContext,
@@ -169,32 +169,66 @@ export function packCopyText(
   batch: Batch,
   copyJson: CopyJson,
 ): PackedBatch {
-  const mc = m.cache!;
-  const max = ctx.cacheConfig!.maxValueBytes;
-  const text = batch.copyText!.text;
-  const b = new EntryPackBuilder(text.length * 2 + batch.count * copyJson.maxBytes(0));
   const skips = new SkipTally();
+  const pack = packCopyEntries(m, batch, copyJson, ctx.cacheConfig!.maxValueBytes, m.cache!.ttl, skips);
+  return { pack, skips };
+}
+
+/** Where packing reports the rows it leaves out (a reason, and how to word the first one's warning). */
+export interface SkipSink {
+  add(reason: string, warning?: () => string): void;
+}
+
+/** The cache entries of a COPY text batch, every entry with `ttl` (see packCopyText). */
+export function packCopyEntries(
+  m: TableMapping,
+  batch: Batch,
+  copyJson: CopyJson,
+  maxValueBytes: number,
+  ttl: number,
+  skips: SkipSink,
+): PackedEntries {
+  const render = m.cache!.render;
+  const text = batch.copyText!.text;
+  const b = new EntryPackBuilder(text.length * 1.25 + batch.count * (copyJson.maxBytes(0) + 80));
   copyJson.lines(text, (row, start, end) => {
-    const key = mc.render(row);
+    const key = render(row);
     if (isSkip(key)) {
       skips.add(key.skip, () => keySkipWarning(m, key.skip, row));
       return;
     }
     let room = copyJson.maxBytes(end - start);
-    let at = b.begin(key, mc.ttl, room);
+    let at = b.begin(key, ttl, room);
     let valueEnd = copyJson.writeJson(text, start, end, b.buffer, at);
     while (valueEnd < 0) {
       room *= 2;
-      at = b.begin(key, mc.ttl, room);
+      at = b.begin(key, ttl, room);
       valueEnd = copyJson.writeJson(text, start, end, b.buffer, at);
     }
     const bytes = b.commit(valueEnd);
-    if (bytes > max) {
+    if (bytes > maxValueBytes) {
       b.undo();
-      skips.add('value-too-large', () => tooLargeWarning(key, bytes, max));
+      skips.add('value-too-large', () => tooLargeWarning(key, bytes, maxValueBytes));
     }
   });
-  return { pack: b.finish(), skips };
+  return b.finish();
+}
+
+/**
+ * The source's writer of row JSON from its batches' text (Dialect.copyJson), when the cache value is the
+ * row's JSON and rows go to the target as read (same kinds, nothing converted): such a batch's cache
+ * entries are packed without decoding it.
+ */
+export function copyJsonOf(source: Dialect, m: TableMapping): CopyJson | null {
+  const mc = m.cache;
+  if (!mc?.valueIsRowJson || !m.convertsNothing || !source.copyJson) return null;
+  if (m.sourceColumns.some((c, i) => c.kind !== m.targetColumns[i]!.kind)) return null;
+  const decoded = [...new Set([...mc.keyColumns, ...m.key])];
+  return source.copyJson(
+    m.sourceColumns,
+    m.targetColumns.map((c) => c.name),
+    decoded,
+  );
 }
 
 /**

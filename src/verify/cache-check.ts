@@ -5,9 +5,11 @@
  * 250 bytes, NULL in the key or value, value over `maxValueBytes`) are counted by reason, as `run` does.
  */
 import type { Cache } from '../cache/cache.js';
-import { EntryPackBuilder } from '../cache/entry-pack.js';
+import { EntryPackBuilder, type PackedEntries } from '../cache/entry-pack.js';
 import { isSkip } from '../cache/key-template.js';
 import type { Row } from '../convert/value.js';
+import { type Batch, readKeyed, rowsBatch } from '../db/dialect.js';
+import { copyJsonOf, packCopyEntries } from '../engine/warm.js';
 import { RuntimeError } from '../errors.js';
 import type { PlanCache } from '../plan/schema.js';
 import { STREAM_BATCH_ROWS } from './keyed-stream.js';
@@ -24,13 +26,12 @@ export class CacheCheck {
 
   /** Checks the cache entries of converted source rows. */
   async rows(rows: readonly Row[]): Promise<void> {
-    await this.submit(rows);
+    await this.submit(this.pack(rows), () => rows);
   }
 
-  /** Packs the rows' expected entries now; the promise settles once the cache has answered and it is counted. */
-  private submit(rows: readonly Row[]): Promise<void> {
-    const { check } = this;
-    const mc = check.m.cache!;
+  /** The rows' expected entries. */
+  private pack(rows: readonly Row[]): PackedEntries {
+    const mc = this.check.m.cache!;
     const max = this.config.maxValueBytes;
     const pack = new EntryPackBuilder(rows.length * 320);
     for (const row of rows) {
@@ -49,15 +50,22 @@ export class CacheCheck {
         this.skip('value-too-large');
       }
     }
+    return pack.finish();
+  }
+
+  /** Settles once the cache has answered for the entries and it is counted; `rows` names wrong keys. */
+  private submit(pack: PackedEntries, rows: () => readonly Row[]): Promise<void> {
+    const { check } = this;
+    const mc = check.m.cache!;
     if (pack.count === 0) return Promise.resolve();
-    return this.cache.check(pack.finish()).then((got) => {
+    return this.cache.check(pack).then((got) => {
       // Rare: the rows of the keys found wrong are looked up again (the first row of a key names it).
       let rowOf: Map<string, Row> | null = null;
       const shown = (key: string) => {
         if (check.m.key.length === 0) return key;
         if (!rowOf) {
           rowOf = new Map();
-          for (const row of rows) {
+          for (const row of rows()) {
             const k = mc.render(row);
             if (!isSkip(k) && !rowOf.has(k)) rowOf.set(k, row);
           }
@@ -73,20 +81,35 @@ export class CacheCheck {
 
   /**
    * The fast path digests the source inside the database: this reads it once more, for the cache. The cache
-   * checks one batch while the next is read and packed.
+   * checks one batch while the next is read and packed. A batch read as COPY text has its entries written
+   * straight from the text (copyJsonOf), decoded only to name a wrong key.
    */
   async stream(): Promise<boolean> {
     const { ctx, m } = this.check;
+    const spec = {
+      from: m.from,
+      columns: m.sourceColumns,
+      key: m.key,
+      batchSize: STREAM_BATCH_ROWS,
+      after: null,
+    };
+    const copyJson = m.key.length > 0 ? copyJsonOf(ctx.source, m) : null;
+    const skips = { add: (reason: string) => this.skip(reason) };
+    const max = this.config.maxValueBytes;
     let inFlight: Promise<void> | null = null;
     try {
-      for await (const raw of ctx.source.readBatches({
-        from: m.from,
-        columns: m.sourceColumns,
-        key: m.key,
-        batchSize: STREAM_BATCH_ROWS,
-        after: null,
-      })) {
-        const next = this.submit(this.check.convert(raw));
+      const batches =
+        m.key.length > 0 ? readKeyed(ctx.source, spec) : asBatches(ctx.source.readBatches(spec));
+      for await (const batch of batches) {
+        let converted: readonly Row[] | null = null;
+        const rows = () => {
+          converted ??= this.check.convert(batch.rows());
+          return converted;
+        };
+        const next =
+          copyJson && batch.copyText
+            ? this.submit(packCopyEntries(m, batch, copyJson, max, 0, skips), rows)
+            : this.submit(this.pack(rows()), rows);
         next.catch(() => undefined);
         if (inFlight) await inFlight;
         inFlight = next;
@@ -123,4 +146,8 @@ export class CacheCheck {
       );
     }
   }
+}
+
+async function* asBatches(rows: AsyncIterable<Row[]>): AsyncGenerator<Batch> {
+  for await (const r of rows) yield rowsBatch(r);
 }
