@@ -4,7 +4,7 @@
  * counts, the migrate summary, cache keys present) so a fast but broken run never counts as a result.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { ServerCpu } from './cpu.js';
 import type { Dataset } from './dataset.js';
 import { type ChildResult, expectSuccess, startMeasured, timed } from './measure.js';
@@ -140,6 +140,15 @@ function summaryOf(r: ChildResult): Summary {
   throw new Error(`no summary event in the CLI output:\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
 }
 
+/**
+ * The CLI started as a user starts it: the bin script itself, which chooses Node's flags. With node flags
+ * to add (--profile), or a --cli that is not a bin script, Node runs it directly (Node's default heap).
+ */
+function cliCommand(ctx: BenchContext, args: string[]): [string, string[]] {
+  if (ctx.nodeFlags.length === 0 && basename(dirname(ctx.cli)) === 'bin') return [ctx.cli, args];
+  return [process.execPath, [...ctx.nodeFlags, ctx.cli, ...args]];
+}
+
 async function runCli(
   ctx: BenchContext,
   args: string[],
@@ -147,7 +156,7 @@ async function runCli(
 ): Promise<{ m: Measurement; summary: Summary }> {
   const { seconds, result, serverCpu } = await timed(
     () =>
-      startMeasured(process.execPath, [...ctx.nodeFlags, ctx.cli, ...args, '--json', '--no-progress'], {
+      startMeasured(...cliCommand(ctx, [...args, '--json', '--no-progress']), {
         env: { ...process.env, CI: 'true', ...ctx.cliEnv },
         maxOutput: 50_000_000,
       }).done,

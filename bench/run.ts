@@ -2,7 +2,7 @@
  * `npm run bench`: the speed and memory benchmark of issue 10 (not part of `npm test`).
  *
  *   npm run bench -- [--rows 1000000] [--cases 1,2,full-pg,...] [--repeat 3] [--keep] [--json]
- *                    [--profile] [--cli dist/cli/main.js] [--cli-args "--workers 2"]
+ *                    [--profile] [--cli bin/migrate.js] [--cli-args "--workers 2"]
  *
  * Generates `orders` (N rows) in PostgreSQL and MariaDB (bench/dataset.ts), then measures each case
  * `--repeat` times, round-robin (rep 1 of every case, then rep 2, ...) so a change in machine load hits
@@ -12,8 +12,9 @@
  * Cases (ids or numbers for --cases): 1 psql-copy, 2 baseline, 3 copy-only, 4 full-pg, 5 full-mysql,
  * 6 verify, 6b verify-no-cache, 7 = 7a pgloader-pg + 7b pgloader-mysql (skipped when pgloader is missing).
  *
- * The CLI under test is a snapshot of dist/ taken at start (others may rebuild dist/ meanwhile), unless
- * --cli names one. `--profile` instead runs case (4) once under `node --cpu-prof` and prints the top 25
+ * The CLI under test is a snapshot of bin/ and dist/ taken at start (others may rebuild dist/ meanwhile),
+ * unless --cli names one; it is started as users start it (bin/migrate.js, which picks Node's heap flags).
+ * `--profile` instead runs case (4) once under `node --cpu-prof` and prints the top 25
  * functions by self time (bench/profile.ts). Everything a run writes goes to bench/results/run-<stamp>/
  * (plans, pgloader logs, results.json, profiles; the dist/ snapshot is removed at the end). Servers: TEST_PG_URL, TEST_MYSQL_URL,
  * TEST_MEMCACHED_SERVERS (`eval "$(bash scripts/services.sh env)"`), defaulting to that script's ports.
@@ -89,15 +90,16 @@ function git(argv: string[]): string {
   }
 }
 
-/** dist/ copied next to a package.json (main.js reads ../../package.json), so the run tests one build. */
+/** bin/ and dist/ copied next to a package.json (main.js reads ../../package.json): the run tests one build. */
 function snapshotCli(runDir: string): string {
   const dist = join(REPO, 'dist');
   if (!existsSync(join(dist, 'cli', 'main.js')))
     throw new Error('dist/cli/main.js missing: run `npm run build`');
   const snap = join(runDir, 'build');
   cpSync(dist, join(snap, 'dist'), { recursive: true });
+  cpSync(join(REPO, 'bin'), join(snap, 'bin'), { recursive: true });
   copyFileSync(join(REPO, 'package.json'), join(snap, 'package.json'));
-  return join(snap, 'dist', 'cli', 'main.js');
+  return join(snap, 'bin', 'migrate.js');
 }
 
 /** The baseline as plain JS next to the repo's node_modules, so it runs (and is measured) without tsx. */

@@ -102,8 +102,7 @@ export class EntryPackBuilder {
 
   private reserve(bytes: number): void {
     if (this.offset + bytes <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.offset + bytes) size *= 2;
+    const size = Math.max(Math.ceil(this.buf.length * 1.5), this.offset + bytes);
     const next = Buffer.from(new ArrayBuffer(size));
     this.buf.copy(next, 0, 0, this.offset);
     this.buf = next;

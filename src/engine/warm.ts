@@ -190,7 +190,8 @@ export function packCopyEntries(
 ): PackedEntries {
   const render = m.cache!.render;
   const text = batch.copyText!.text;
-  const b = new EntryPackBuilder(text.length * 1.25 + batch.count * (copyJson.maxBytes(0) + 80));
+  // An entry is about its line, the column names and its key: a pack seldom grows (and it grows by half).
+  const b = new EntryPackBuilder(text.length + batch.count * (copyJson.maxBytes(0) + 80) + 8192);
   copyJson.lines(text, (row, start, end) => {
     const key = render(row);
     if (isSkip(key)) {

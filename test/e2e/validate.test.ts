@@ -90,6 +90,21 @@ afterAll(() => {
 });
 
 describe('migrate validate --offline', () => {
+  it('runs as the installed command: bin/migrate.js, started by sh with its heap flag, exits with the code', () => {
+    const bin = join(ROOT, 'bin/migrate.js');
+    const r = spawnSync(bin, ['validate', 'migrations.example.yaml', '--offline'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('plan shop-to-pg');
+    const traced = spawnSync('sh', ['-x', bin, '--version'], { cwd: ROOT, encoding: 'utf8' });
+    expect(traced.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(traced.stderr).toContain('exec node --max-semi-space-size=4');
+    expect(spawnSync(bin, ['validate', 'missing.yaml', '--offline'], { cwd: ROOT }).status).toBe(2);
+  });
+
   it('accepts migrations.example.yaml', () => {
     const r = migrate(['validate', 'migrations.example.yaml', '--offline'], { cwd: ROOT });
     expect(r.stderr).toBe('');

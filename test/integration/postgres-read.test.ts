@@ -8,7 +8,7 @@ import { rowJsonEncoder } from '../../src/convert/row-json.js';
 import type { Row } from '../../src/convert/value.js';
 import type { Batch, ReadSpec } from '../../src/db/dialect.js';
 import { PostgresDialect } from '../../src/db/postgres/index.js';
-import { rowDecoder } from '../../src/db/postgres/read.js';
+import { copyOut, copyOutDiffers, rowDecoder } from '../../src/db/postgres/read.js';
 import { createPgDatabase, type PgTestDatabase } from '../helpers/databases.js';
 
 const dbs: PgTestDatabase[] = [];
@@ -129,6 +129,26 @@ describe('PostgreSQL dialect: reading as COPY text', () => {
       dialect.readBatches({ ...spec, after: [after[0]!, after[1]!], batchSize: 1 }),
     );
     expect(single).toEqual([expected[34]]);
+  });
+
+  it('compares a COPY output with the text expected as it arrives, and returns all of it when it differs', async () => {
+    const { db } = await setup(
+      'pg copy differs',
+      `CREATE TABLE w (id int PRIMARY KEY, pad text);
+       INSERT INTO w SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 3000) g;`,
+    );
+    const sql = 'COPY (SELECT * FROM w ORDER BY id) TO STDOUT';
+    const real = await copyOut(db.client, sql);
+    expect(real.length).toBeGreaterThan(256 * 1024); // several chunks
+    expect(await copyOutDiffers(db.client, sql, real)).toBeNull();
+    for (const expected of [
+      Buffer.concat([real.subarray(0, real.length - 3), Buffer.from('x\n\n')]), // differs in the last chunk
+      Buffer.concat([Buffer.from('0'), real.subarray(1)]), // in the first
+      real.subarray(0, real.length - 1000), // shorter
+      Buffer.concat([real, Buffer.from('3001\tmore\n')]), // longer
+    ]) {
+      expect((await copyOutDiffers(db.client, sql, expected))?.equals(real)).toBe(true);
+    }
   });
 
   it('reads back rows by keys that need quoting, bytea keys included', async () => {

@@ -97,6 +97,55 @@ describe('row JSON from COPY text', () => {
     ]);
   });
 
+  it('jsonb as PostgreSQL prints it: spaces dropped, keys sorted, numbers trimmed; other forms through the decoder', () => {
+    const columns: Column[] = [
+      { name: 'j', kind: 'json', dbType: 'jsonb', nullable: true },
+      col('after', 'int'),
+    ];
+    const jsonb = (fields: string[]) => {
+      const { got, expected } = both(
+        columns,
+        fields.map((f) => `${f}\t7`),
+      );
+      expect(got).toEqual(expected);
+    };
+    jsonb([
+      '{"a": 1, "b": [1, 2.50, -0.0, 100, 0.000], "c": {"y": null, "x": "é \\\\"q\\\\" \\\\\\\\ \\\\n"}}',
+      '{"bb": true, "a": false, "aa": {"z": [], "y": {}}, "b": "x"}', // jsonb's key order, not code unit order
+      '[1, "two", [3, [4, {"k": "v"}]], null]',
+      '{"ab": 1, "a": 2, "abc": 3, "B": 4, "_": 5}',
+      '"text"',
+      '12.3400',
+      '-0.5',
+      '{}',
+      '[]',
+      '{"k": "\\\\u0001\\\\u001f\\\\u0000"}',
+      // Not in jsonb's output form: the slow path decides.
+      '{"b":1,"a":2}',
+      '{"a": "\\\\u00e9", "b": "\\\\/", "c": "\\\\u0009", "d": "\\\\u001F"}',
+      '{"é": 1, "e": 2}',
+      '{"a\\\\"b": 1, "a#": 2}',
+      '{"a": 1e5, "b": 1E-2}',
+      `{"n": 1${'0'.repeat(60)}}`,
+      `{"n": 0.${'0'.repeat(55)}1}`,
+      '{"a": 1, "a": 2}',
+    ]);
+    // Not JSON at all: the decoder's error, both ways.
+    for (const bad of [
+      '[1, 2',
+      '{"a": [1, 2}',
+      '{"a" 1}',
+      'nul',
+      '"unterminated',
+      '{"a": 1,}',
+      '{"a": 00.5}',
+    ]) {
+      const text = Buffer.from(`${bad}\t7\n`);
+      const writer = copyJson(columns, ['j', 'after'], []);
+      expect(() => writer.writeJson(text, 0, text.length - 1, Buffer.alloc(200), 0)).toThrow(/invalid JSON/);
+    }
+  });
+
   it('json, floats, bytes and times through the decoder', () => {
     same('json', ['{"b": [1, 2.50], "a": {"y": null, "x": "\\\\u00e9"}}', '[]', '1e5', '"s"']);
     same('float', ['0.1', '-0', '1e+300', 'NaN', '-Infinity', '3.4028235e+38']);
@@ -115,7 +164,7 @@ describe('row JSON from COPY text', () => {
       'timestamptz',
       'json',
     ];
-    const columns = kinds.map((k, i) => col(`c${i} "${k}"`, k));
+    const columns = kinds.map((k, i) => ({ ...col(`c${i} "${k}"`, k), dbType: k === 'json' ? 'jsonb' : k }));
     let seed = 12345;
     const rand = (n: number) => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -139,7 +188,7 @@ describe('row JSON from COPY text', () => {
           return `20${String(rand(100)).padStart(2, '0')}-0${1 + rand(9)}-1${rand(10)} 0${rand(10)}:1${rand(10)}:2${rand(10)}${f}${k === 'timestamptz' ? '+00' : ''}`;
         }
         case 'json':
-          return `{"k${rand(5)}": ${rand(100)}, "a": "x\\\\ty"}`;
+          return `{"k${rand(5)}": ${rand(100)}.${rand(3) * 5}0, "a": "x\\\\ty", "k": [${rand(9)}, {"zz": null, "z": "é"}]}`;
         default:
           return Array.from({ length: rand(12) }, () => pieces[rand(pieces.length)]).join('');
       }

@@ -13,6 +13,8 @@
  * | bool                 | `t` / `f`                           | `true` / `false`                      |
  * | text, date, other    | COPY escapes, valid UTF-8           | the JSON string, JSON.stringify's escapes |
  * | uuid                 | no capital letters                  | the JSON string                       |
+| json (jsonb)         | jsonb's output, plain ASCII keys    | spaces dropped, keys sorted, numbers  |
+|                      |                                     | without trailing fractional zeros      |
  * | timestamp(tz)        | `YYYY-MM-DD HH:MM:SS[.f]` (`+00`)    | `"YYYY-MM-DDTHH:MM:SS[.f]"` (`Z`)       |
  *
  * Any other field (json, float, bytes, time, and any value not in the form above: BC dates, infinity,
@@ -49,9 +51,12 @@ const OP_TEXT = 4;
 const OP_UUID = 5;
 const OP_TIMESTAMP = 6;
 const OP_TIMESTAMPTZ = 7;
+const OP_JSONB = 8;
 
-function opOf(kind: ColumnKind): number {
+function opOf(kind: ColumnKind, dbType: string): number {
   switch (kind) {
+    case 'json':
+      return dbType === 'jsonb' ? OP_JSONB : OP_FALLBACK;
     case 'int':
       return OP_INT;
     case 'decimal':
@@ -106,7 +111,7 @@ class CopyJsonWriter implements CopyJson {
     keyColumns: number[],
   ) {
     this.width = columns.length;
-    this.ops = Uint8Array.from(columns.map((c) => opOf(c.kind)));
+    this.ops = Uint8Array.from(columns.map((c) => opOf(c.kind, c.dbType)));
     this.prefixes = names.map((name, i) => Buffer.from((i === 0 ? '{' : ',') + JSON.stringify(name) + ':'));
     this.restPrefixBytes = new Array(this.prefixes.length + 1).fill(1);
     for (let i = this.prefixes.length - 1; i >= 0; i--) {
@@ -186,6 +191,9 @@ class CopyJsonWriter implements CopyJson {
             break;
           case OP_TIMESTAMPTZ:
             next = writeTimestamp(text, pos, fe, out, at, true);
+            break;
+          case OP_JSONB:
+            next = writeJsonb(text, pos, fe, out, at);
             break;
         }
       }
@@ -429,4 +437,291 @@ function writeTimestamp(text: Buffer, pos: number, fe: number, out: Buffer, at: 
   if (tz) out[at++] = 90; // Z
   out[at++] = QUOTE;
   return at;
+}
+
+/**
+ * jsonb as PostgreSQL prints it: `, ` and `: ` between items, each object's keys unique, strings escaped
+ * exactly as JSON.stringify escapes them, numbers as numeric prints them (never an exponent). The
+ * canonical form (json-canonical.ts) needs the spaces dropped, object keys in code unit order (sorted here
+ * when every key is plain ASCII without escapes, where byte order is that order) and numbers without
+ * trailing fractional zeros. Anything else: -1, the slow path. The field's COPY escapes (only `\\` in
+ * jsonb's output) are undone into a scratch buffer first.
+ */
+function writeJsonb(text: Buffer, pos: number, fe: number, out: Buffer, at: number): number {
+  if (scratch.length < fe - pos) scratch = Buffer.alloc(Math.max(2 * (fe - pos), 4096));
+  const s = scratch;
+  let n = 0;
+  for (let p = pos; p < fe; p++) {
+    const c = text[p]!;
+    if (c === BACKSLASH) {
+      if (text[p + 1] !== BACKSLASH) return -1;
+      p++;
+    }
+    s[n++] = c;
+  }
+  const json = new JsonbWriter(s, n, out);
+  const end = json.value(at, 0);
+  if (end < 0 || json.skipSpaces() !== n) return -1;
+  return end;
+}
+
+let scratch = Buffer.alloc(4096);
+
+const MAX_JSONB_DEPTH = 64;
+
+/** One jsonb text (in `s` up to `n`) written canonically into `out`; `p` is the read position. */
+class JsonbWriter {
+  p = 0;
+
+  constructor(
+    private readonly s: Buffer,
+    private readonly n: number,
+    private readonly out: Buffer,
+  ) {}
+
+  skipSpaces(): number {
+    while (this.p < this.n && this.s[this.p] === SPACE) this.p++;
+    return this.p;
+  }
+
+  /** Writes the value at `p` from `at`; returns where the output ends, or -1. */
+  value(at: number, depth: number): number {
+    const { s, out } = this;
+    const c = this.byte(this.skipSpaces());
+    if (c === QUOTE) return this.string(at);
+    if (c === 123 /* { */) return depth < MAX_JSONB_DEPTH ? this.object(at, depth) : -1;
+    if (c === 91 /* [ */) return depth < MAX_JSONB_DEPTH ? this.array(at, depth) : -1;
+    if (c === MINUS || isDigit(c)) return this.number(at);
+    const word = c === 116 ? 'true' : c === 102 ? 'false' : c === LOWER_N ? 'null' : null;
+    if (word === null || this.p + word.length > this.n) return -1;
+    for (let j = 0; j < word.length; j++) {
+      if (s[this.p + j] !== word.charCodeAt(j)) return -1;
+      out[at++] = word.charCodeAt(j);
+    }
+    this.p += word.length;
+    return at;
+  }
+
+  /**
+   * A string copied as it is, when it is in JSON.stringify's form as jsonb prints it: escapes only for `"`,
+   * `\\`, `\b \f \n \r \t` and other controls as `\u00xx` (lowercase), no raw control characters.
+   */
+  private string(at: number): number {
+    const { s, n, out } = this;
+    out[at++] = QUOTE;
+    for (let q = this.p + 1; q < n; q++) {
+      const c = s[q]!;
+      if (c === QUOTE) {
+        out[at++] = QUOTE;
+        this.p = q + 1;
+        return at;
+      }
+      if (c < 0x20) return -1;
+      out[at++] = c;
+      if (c === BACKSLASH) {
+        const e = this.byte(++q);
+        if (e === 117 /* u */) {
+          if (q + 4 >= n || s[q + 1] !== ZERO || s[q + 2] !== ZERO) return -1;
+          const hi = s[q + 3]!;
+          const lo = s[q + 4]!;
+          if ((hi !== ZERO && hi !== 49) || !(isDigit(lo) || (lo >= 97 && lo <= 102))) return -1;
+          const code = (hi - ZERO) * 16 + (isDigit(lo) ? lo - ZERO : lo - 87);
+          if (code === 8 || code === 9 || code === 10 || code === 12 || code === 13) return -1;
+          for (let r = q; r <= q + 4; r++) out[at++] = s[r]!;
+          q += 4;
+        } else if (
+          e === QUOTE ||
+          e === BACKSLASH ||
+          e === 98 ||
+          e === 102 ||
+          e === LOWER_N ||
+          e === 114 ||
+          e === 116
+        ) {
+          out[at++] = e;
+        } else return -1;
+      }
+    }
+    return -1;
+  }
+
+  /** Past the closing quote of the string whose opening quote is at `q`; -1 if it does not end. */
+  private stringEnd(q: number): number {
+    const { s, n } = this;
+    for (q++; q < n; q++) {
+      const c = s[q];
+      if (c === QUOTE) return q + 1;
+      if (c === BACKSLASH) q++;
+    }
+    return -1;
+  }
+
+  /** numeric's output `-?digits[.digits]`: trailing fractional zeros dropped (the padding limits of json-canonical). */
+  private number(at: number): number {
+    const { s, n, out } = this;
+    const start = this.p;
+    let q = start;
+    const negative = s[q] === MINUS;
+    if (negative) q++;
+    const intStart = q;
+    while (q < n && isDigit(s[q]!)) q++;
+    const intEnd = q;
+    if (intEnd === intStart || intEnd - intStart > 51 || (s[intStart] === ZERO && intEnd - intStart > 1))
+      return -1;
+    let last = intEnd;
+    if (s[q] === DOT) {
+      q++;
+      const fracStart = q;
+      while (q < n && isDigit(s[q]!)) q++;
+      if (q === fracStart || q - fracStart > 50) return -1;
+      last = q;
+      while (s[last - 1] === ZERO) last--;
+      if (last === fracStart) last = intEnd;
+    }
+    const c = this.byte(q);
+    if (c === 101 || c === 69 || c === DOT) return -1; // an exponent: not numeric's output
+    const zero = intEnd - intStart === 1 && s[intStart] === ZERO && last === intEnd;
+    for (let r = negative && zero ? intStart : start; r < last; r++) out[at++] = s[r]!;
+    this.p = q;
+    return at;
+  }
+
+  private array(at: number, depth: number): number {
+    const { out } = this;
+    this.p++;
+    out[at++] = 91;
+    if (this.byte(this.skipSpaces()) === 93) {
+      this.p++;
+      out[at++] = 93;
+      return at;
+    }
+    for (;;) {
+      at = this.value(at, depth + 1);
+      if (at < 0) return -1;
+      const c = this.byte(this.skipSpaces());
+      this.p++;
+      if (c === 93) {
+        out[at++] = 93;
+        return at;
+      }
+      if (c !== 44) return -1;
+      out[at++] = 44;
+    }
+  }
+
+  /** Members are found first (key and value spans), then written in key order. */
+  private object(at: number, depth: number): number {
+    const { s, out } = this;
+    this.p++;
+    out[at++] = 123;
+    if (this.byte(this.skipSpaces()) === 125) {
+      this.p++;
+      out[at++] = 125;
+      return at;
+    }
+    const keys: number[] = []; // start, end (past the closing quote) of each key
+    const values: number[] = []; // start of each value
+    for (;;) {
+      const k = this.skipSpaces();
+      if (this.byte(k) !== QUOTE) return -1;
+      const kEnd = this.stringEnd(k);
+      if (kEnd < 0) return -1;
+      for (let q = k + 1; q < kEnd - 1; q++) {
+        const b = s[q]!;
+        if (b >= 0x80 || b < 0x20 || b === BACKSLASH) return -1;
+      }
+      this.p = kEnd;
+      if (this.byte(this.skipSpaces()) !== COLON) return -1;
+      this.p++;
+      keys.push(k, kEnd);
+      values.push(this.skipSpaces());
+      if (!this.skipValue()) return -1;
+      const c = this.byte(this.skipSpaces());
+      this.p++;
+      if (c === 125) break;
+      if (c !== 44) return -1;
+    }
+    const after = this.p;
+    const order = sortKeys(s, keys);
+    if (order === null) return -1;
+    for (let j = 0; j < order.length; j++) {
+      const i = order[j]!;
+      if (j > 0) out[at++] = 44;
+      for (let q = keys[2 * i]!; q < keys[2 * i + 1]!; q++) out[at++] = s[q]!;
+      out[at++] = COLON;
+      this.p = values[i]!;
+      at = this.value(at, depth + 1);
+      if (at < 0) return -1;
+    }
+    this.p = after;
+    out[at++] = 125;
+    return at;
+  }
+
+  /** Moves `p` past the value at `p` (strings and brackets matched); false if it does not end. */
+  private skipValue(): boolean {
+    let q = this.p;
+    const first = this.byte(q);
+    if (first === QUOTE) {
+      this.p = this.stringEnd(q);
+      return this.p >= 0;
+    }
+    if (first === 123 || first === 91) {
+      let open = 0;
+      for (; q < this.n; q++) {
+        const c = this.s[q];
+        if (c === QUOTE) {
+          q = this.stringEnd(q) - 1;
+          if (q < 0) return false;
+        } else if (c === 123 || c === 91) open++;
+        else if ((c === 125 || c === 93) && --open === 0) {
+          this.p = q + 1;
+          return true;
+        }
+      }
+      return false;
+    }
+    for (; q < this.n; q++) {
+      const c = this.s[q];
+      if (c === 44 || c === 125 || c === 93 || c === SPACE) break;
+    }
+    if (q === this.p) return false;
+    this.p = q;
+    return true;
+  }
+
+  /** The byte at `q`, or -1 past the end (the scratch buffer holds older bytes there). */
+  private byte(q: number): number {
+    return q < this.n ? this.s[q]! : -1;
+  }
+}
+
+/** Member indexes in byte order of their keys (plain ASCII); null when two keys are equal. */
+function sortKeys(s: Buffer, keys: number[]): number[] | null {
+  const count = keys.length / 2;
+  const order: number[] = [];
+  for (let i = 0; i < count; i++) {
+    let j = order.length;
+    while (j > 0) {
+      const cmp = compareKeys(s, keys, order[j - 1]!, i);
+      if (cmp === 0) return null;
+      if (cmp < 0) break;
+      j--;
+    }
+    order.splice(j, 0, i);
+  }
+  return order;
+}
+
+function compareKeys(s: Buffer, keys: number[], a: number, b: number): number {
+  // The bytes between the quotes; a key that is a prefix of another sorts first.
+  let i = keys[2 * a]! + 1;
+  const aEnd = keys[2 * a + 1]! - 1;
+  let j = keys[2 * b]! + 1;
+  const bEnd = keys[2 * b + 1]! - 1;
+  for (; i < aEnd && j < bEnd; i++, j++) {
+    const d = s[i]! - s[j]!;
+    if (d !== 0) return d;
+  }
+  return aEnd - i - (bEnd - j);
 }

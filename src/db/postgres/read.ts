@@ -77,6 +77,34 @@ export async function copyOut(client: pg.Client, sql: string): Promise<Buffer> {
 }
 
 /**
+ * One COPY … TO STDOUT's output compared with `expected` as it arrives: null when it is exactly
+ * `expected` (no copy of it is made), else the whole output.
+ */
+export async function copyOutDiffers(
+  client: pg.Client,
+  sql: string,
+  expected: Buffer,
+): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let at = 0;
+  let same = true;
+  for await (const chunk of client.query(copyTo(sql)) as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    if (same) {
+      same =
+        at + chunk.length <= expected.length &&
+        expected.compare(chunk, 0, chunk.length, at, at + chunk.length) === 0;
+      if (same) chunks.length = 0;
+    }
+    at += chunk.length;
+  }
+  if (same && at === expected.length) return null;
+  // A difference: the whole output, from the start (what was dropped matched `expected`).
+  const matched = at - chunks.reduce((n, c) => n + c.length, 0);
+  return Buffer.concat([expected.subarray(0, matched), ...chunks]);
+}
+
+/**
  * Keyset pages read with `COPY (SELECT … ORDER BY key LIMIT n) TO STDOUT`: the server sends one message
  * per row instead of one field per value, and a batch is decoded from one string, only when its rows are
  * asked for (CopyBatch): a batch that goes to a PostgreSQL target of the same column types is sent on as

@@ -20,7 +20,14 @@ import {
 } from '../dialect.js';
 import { type CopyEncoder, copyEncoderFor } from './codec.js';
 import { describe } from './connect.js';
-import { copyOut, decodeCopyText, fetchByKeys, rangeCopySql, rowDecoder, typeSignature } from './read.js';
+import {
+  copyOutDiffers,
+  decodeCopyText,
+  fetchByKeys,
+  rangeCopySql,
+  rowDecoder,
+  typeSignature,
+} from './read.js';
 import { columnList, quoteIdent, quoteTable } from './sql.js';
 import { checkpointSql, checkpointValues } from './state.js';
 
@@ -178,8 +185,8 @@ export class PostgresWriter implements Writer {
     const { columns, key } = this.spec;
     if (sent && key.length > 0) {
       const sql = rangeCopySql(this.target, columns, key, batch.first!, batch.last!);
-      const got = await copyOut(this.client, sql);
-      if (got.equals(sent)) return { back: null, identical: true };
+      const got = await copyOutDiffers(this.client, sql, sent);
+      if (got === null) return { back: null, identical: true };
       return { back: decodeCopyText(got, columns.length, this.decode) };
     }
     const keys = batch.rows().map(this.keyOf);
