@@ -101,7 +101,7 @@ describe('migrate validate --offline', () => {
     expect(r.stdout).toContain('plan shop-to-pg');
     const traced = spawnSync('sh', ['-x', bin, '--version'], { cwd: ROOT, encoding: 'utf8' });
     expect(traced.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
-    expect(traced.stderr).toContain('exec node --max-semi-space-size=4');
+    expect(traced.stderr).toContain('exec node --max-semi-space-size=4 --heap-growing-percent=100');
     expect(spawnSync(bin, ['validate', 'missing.yaml', '--offline'], { cwd: ROOT }).status).toBe(2);
   });
 
