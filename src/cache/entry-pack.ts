@@ -38,7 +38,7 @@ export class EntryPackBuilder {
     const start = this.offset;
     const buf = this.buf;
     let at = start + ENTRY_HEADER;
-    const keyBytes = buf.write(key, at, 'utf8');
+    const keyBytes = writeKey(buf, key, at);
     at += keyBytes;
     let valueBytes: number;
     if (typeof value === 'string') valueBytes = buf.write(value, at, 'utf8');
@@ -63,7 +63,7 @@ export class EntryPackBuilder {
   begin(key: string, ttl: number, maxValueBytes: number): number {
     this.reserve(ENTRY_HEADER + key.length * 3 + maxValueBytes);
     const start = this.offset;
-    const keyBytes = this.buf.write(key, start + ENTRY_HEADER, 'utf8');
+    const keyBytes = writeKey(this.buf, key, start + ENTRY_HEADER);
     this.buf.writeUInt32LE(keyBytes, start);
     this.buf.writeDoubleLE(ttl, start + 8);
     return start + ENTRY_HEADER + keyBytes;
@@ -107,6 +107,21 @@ export class EntryPackBuilder {
     this.buf.copy(next, 0, 0, this.offset);
     this.buf = next;
   }
+}
+
+/**
+ * A key's UTF-8 bytes written at `at`; returns their count. Keys are short and mostly ASCII: a loop over
+ * the characters costs less than a call into `Buffer.write`, which takes over at the first other one.
+ */
+function writeKey(buf: Buffer, key: string, at: number): number {
+  const n = key.length;
+  if (n > 64) return buf.write(key, at, 'utf8');
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 0x80) return buf.write(key, at, 'utf8');
+    buf[at + i] = c;
+  }
+  return n;
 }
 
 /** Packs entries (when they are at hand as objects already). */

@@ -129,6 +129,9 @@ describe('row JSON from COPY text', () => {
       `{"n": 1${'0'.repeat(60)}}`,
       `{"n": 0.${'0'.repeat(55)}1}`,
       '{"a": 1, "a": 2}',
+      `${'{"k": ['.repeat(40)}1${']}'.repeat(40)}`, // deeper than the fast path goes
+      `${'['.repeat(60)}{"b": 1, "a": 2}${']'.repeat(60)}`,
+      '\\N',
     ]);
     // Not JSON at all: the decoder's error, both ways.
     for (const bad of [

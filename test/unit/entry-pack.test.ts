@@ -8,7 +8,7 @@ describe('EntryPackBuilder', () => {
     const b = new EntryPackBuilder(1024);
     const want: { key: string; value: Buffer; ttl: number }[] = [];
     for (let i = 0; i < 3000; i++) {
-      const key = `order:${i}:ключ`;
+      const key = [`order:${i}`, `order:${i}:ключ`, `long:${i}:${'k'.repeat(90)}`, `order:${i}😀`][i % 4]!;
       const text = i % 3 === 0 ? `{"note":"é\\t\\"q\\" ${'x'.repeat(i % 50)}","emoji":"😀"}` : null;
       const bytes = Buffer.from([i & 255, 0, 255, (i >> 8) & 255]);
       const ttl = [0, 600, 2_592_001, -1, 1.5][i % 5]!;

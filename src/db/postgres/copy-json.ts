@@ -160,49 +160,55 @@ class CopyJsonWriter implements CopyJson {
       // Room for the worst case of the rest (a slow-path field may have used more than its share).
       if (at + restPrefixBytes[i]! + 6 * (end - pos) > out.length) return -1;
       for (let j = 0; j < prefix.length; j++) out[at++] = prefix[j]!;
-      const fe = fieldEnd(text, pos, end);
-      if (i < width - 1 ? fe >= end : fe !== end) throw fieldCountError(text, start, end, width);
+      // Each fast path reads its field up to the tab (or the line's end) and leaves that in `stop`.
       let next = -1;
-      if (fe - pos === 2 && text[pos] === BACKSLASH && text[pos + 1] === UPPER_N) {
+      if (
+        text[pos] === BACKSLASH &&
+        text[pos + 1] === UPPER_N &&
+        (pos + 2 === end || text[pos + 2] === TAB)
+      ) {
         out[at++] = LOWER_N;
         out[at++] = 117; // u
         out[at++] = 108; // l
         out[at++] = 108; // l
         next = at;
+        stop = pos + 2;
       } else {
         switch (ops[i]) {
           case OP_INT:
-            next = writeInt(text, pos, fe, out, at);
+            next = writeInt(text, pos, end, out, at);
             break;
           case OP_DECIMAL:
-            next = writeDecimal(text, pos, fe, out, at);
+            next = writeDecimal(text, pos, end, out, at);
             break;
           case OP_BOOL:
-            next = writeBool(text, pos, fe, out, at);
+            next = writeBool(text, pos, end, out, at);
             break;
           case OP_TEXT:
-            next = writeText(text, pos, fe, out, at, false);
+            next = writeText(text, pos, end, out, at, false);
             break;
           case OP_UUID:
-            next = writeText(text, pos, fe, out, at, true);
+            next = writeText(text, pos, end, out, at, true);
             break;
           case OP_TIMESTAMP:
-            next = writeTimestamp(text, pos, fe, out, at, false);
+            next = writeTimestamp(text, pos, end, out, at, false);
             break;
           case OP_TIMESTAMPTZ:
-            next = writeTimestamp(text, pos, fe, out, at, true);
+            next = writeTimestamp(text, pos, end, out, at, true);
             break;
           case OP_JSONB:
-            next = writeJsonb(text, pos, fe, out, at);
+            next = writeJsonb(text, pos, end, out, at);
             break;
         }
       }
       if (next < 0) {
-        next = this.writeDecoded(i, text, pos, fe, out, at);
+        stop = fieldEnd(text, pos, end);
+        next = this.writeDecoded(i, text, pos, stop, out, at);
         if (next < 0) return -1;
       }
+      if (i < width - 1 ? stop >= end : stop !== end) throw fieldCountError(text, start, end, width);
       at = next;
-      pos = fe + 1;
+      pos = stop + 1;
     }
     if (at >= out.length) return -1;
     out[at++] = 125; // }
@@ -226,6 +232,9 @@ class CopyJsonWriter implements CopyJson {
   }
 }
 
+/** Where the field a fast path just wrote ends (its tab, or the line's end). */
+let stop = 0;
+
 /** The end (tab or `end`) of the field starting at `pos`. */
 function fieldEnd(text: Buffer, pos: number, end: number): number {
   while (pos < end && text[pos] !== TAB) pos++;
@@ -248,45 +257,57 @@ function isDigit(c: number): boolean {
   return c >= ZERO && c <= NINE;
 }
 
+/** Whether the field that started at `pos` ends at `p` (a tab or the line's end). */
+function endsAt(text: Buffer, p: number, end: number): boolean {
+  return p === end || text[p] === TAB;
+}
+
 /** `-?(0|[1-9][0-9]*)`, not `-0`: copied as it is. */
-function writeInt(text: Buffer, pos: number, fe: number, out: Buffer, at: number): number {
+function writeInt(text: Buffer, pos: number, end: number, out: Buffer, at: number): number {
   let p = pos;
   if (text[p] === MINUS) p++;
-  if (p >= fe || !isDigit(text[p]!) || (text[p] === ZERO && (fe - p > 1 || p > pos))) return -1;
-  for (let q = p + 1; q < fe; q++) if (!isDigit(text[q]!)) return -1;
-  for (let q = pos; q < fe; q++) out[at++] = text[q]!;
+  const digits = p;
+  while (p < end && isDigit(text[p]!)) p++;
+  if (p === digits || !endsAt(text, p, end)) return -1;
+  if (text[digits] === ZERO && (p - digits > 1 || digits > pos)) return -1;
+  for (let q = pos; q < p; q++) out[at++] = text[q]!;
+  stop = p;
   return at;
 }
 
 /** `-?(0|[1-9][0-9]*)(.[0-9]+)?`: quoted, trailing fractional zeros and a bare point dropped, `-0` → `0`. */
-function writeDecimal(text: Buffer, pos: number, fe: number, out: Buffer, at: number): number {
+function writeDecimal(text: Buffer, pos: number, end: number, out: Buffer, at: number): number {
   let p = pos;
   const negative = text[p] === MINUS;
   if (negative) p++;
   const intStart = p;
-  while (p < fe && isDigit(text[p]!)) p++;
+  while (p < end && isDigit(text[p]!)) p++;
   const intEnd = p;
   if (intEnd === intStart || (text[intStart] === ZERO && intEnd - intStart > 1)) return -1;
   let last = intEnd;
-  if (p < fe) {
-    if (text[p] !== DOT || p + 1 >= fe) return -1;
-    for (let q = p + 1; q < fe; q++) if (!isDigit(text[q]!)) return -1;
-    last = fe;
+  if (p < end && text[p] === DOT) {
+    const fracStart = ++p;
+    while (p < end && isDigit(text[p]!)) p++;
+    if (p === fracStart) return -1;
+    last = p;
     while (text[last - 1] === ZERO) last--;
-    if (last === intEnd + 1) last = intEnd; // only zeros after the point
+    if (last === fracStart) last = intEnd; // only zeros after the point
   }
+  if (!endsAt(text, p, end)) return -1;
   const zero = intEnd - intStart === 1 && text[intStart] === ZERO && last === intEnd;
   out[at++] = QUOTE;
   for (let q = negative && zero ? intStart : pos; q < last; q++) out[at++] = text[q]!;
   out[at++] = QUOTE;
+  stop = p;
   return at;
 }
 
-function writeBool(text: Buffer, pos: number, fe: number, out: Buffer, at: number): number {
-  if (fe - pos !== 1) return -1;
+function writeBool(text: Buffer, pos: number, end: number, out: Buffer, at: number): number {
+  if (pos >= end || !endsAt(text, pos + 1, end)) return -1;
   const word = text[pos] === 116 ? 'true' : text[pos] === 102 ? 'false' : null;
   if (word === null) return -1;
   for (let j = 0; j < word.length; j++) out[at++] = word.charCodeAt(j);
+  stop = pos + 1;
   return at;
 }
 
@@ -295,17 +316,25 @@ function writeBool(text: Buffer, pos: number, fe: number, out: Buffer, at: numbe
  * would (`\v` and other controls as `\u00xx`), `"` escaped, valid UTF-8 copied. `noUpper`: a capital
  * letter takes the slow path (uuid: canonical is lowercase).
  */
-function writeText(text: Buffer, pos: number, fe: number, out: Buffer, at: number, noUpper: boolean): number {
+function writeText(
+  text: Buffer,
+  pos: number,
+  end: number,
+  out: Buffer,
+  at: number,
+  noUpper: boolean,
+): number {
   out[at++] = QUOTE;
   let p = pos;
-  while (p < fe) {
+  while (p < end) {
     const c = text[p]!;
     if (c >= 0x20 && c < 0x80 && c !== QUOTE && c !== BACKSLASH) {
       if (noUpper && c >= 65 && c <= 90) return -1;
       out[at++] = c;
       p++;
-    } else if (c === BACKSLASH) {
-      if (p + 1 >= fe) return -1;
+    } else if (c === TAB) break;
+    else if (c === BACKSLASH) {
+      if (p + 1 >= end) return -1;
       const e = text[p + 1]!;
       let code: number;
       switch (e) {
@@ -339,13 +368,14 @@ function writeText(text: Buffer, pos: number, fe: number, out: Buffer, at: numbe
       at = writeEscaped(c, out, at);
       p++;
     } else {
-      const n = utf8Length(text, p, fe);
+      const n = utf8Length(text, p, end);
       if (n === 0) return -1;
       for (let q = 0; q < n; q++) out[at++] = text[p + q]!;
       p += n;
     }
   }
   out[at++] = QUOTE;
+  stop = p;
   return at;
 }
 
@@ -412,8 +442,15 @@ function utf8Length(text: Buffer, p: number, fe: number): number {
  * `YYYY-MM-DD HH:MM:SS[.f]` (then `+00` with `tz`): quoted, `T` for the space, the fraction without trailing
  * zeros (none if zero), `Z` with `tz`. Other forms (BC, infinity, years past 9999) take the slow path.
  */
-function writeTimestamp(text: Buffer, pos: number, fe: number, out: Buffer, at: number, tz: boolean): number {
-  if (fe - pos < (tz ? 22 : 19)) return -1;
+function writeTimestamp(
+  text: Buffer,
+  pos: number,
+  end: number,
+  out: Buffer,
+  at: number,
+  tz: boolean,
+): number {
+  if (end - pos < (tz ? 22 : 19)) return -1;
   for (let q = 0; q < 19; q++) {
     const c = text[pos + q]!;
     const want = q === 4 || q === 7 ? MINUS : q === 10 ? SPACE : q === 13 || q === 16 ? COLON : -1;
@@ -421,21 +458,24 @@ function writeTimestamp(text: Buffer, pos: number, fe: number, out: Buffer, at: 
   }
   let p = pos + 19;
   let last = p;
-  if (text[p] === DOT) {
+  if (p < end && text[p] === DOT) {
     p++;
-    while (p < fe && isDigit(text[p]!)) p++;
+    while (p < end && isDigit(text[p]!)) p++;
     if (p === pos + 20) return -1;
     last = p;
     while (text[last - 1] === ZERO) last--;
     if (last === pos + 20) last = pos + 19;
   }
   if (tz) {
-    if (fe - p !== 3 || text[p] !== PLUS || text[p + 1] !== ZERO || text[p + 2] !== ZERO) return -1;
-  } else if (p !== fe) return -1;
+    if (p + 3 > end || text[p] !== PLUS || text[p + 1] !== ZERO || text[p + 2] !== ZERO) return -1;
+    p += 3;
+  }
+  if (!endsAt(text, p, end)) return -1;
   out[at++] = QUOTE;
   for (let q = pos; q < last; q++) out[at++] = q === pos + 10 ? 84 /* T */ : text[q]!;
   if (tz) out[at++] = 90; // Z
   out[at++] = QUOTE;
+  stop = p;
   return at;
 }
 
@@ -447,37 +487,53 @@ function writeTimestamp(text: Buffer, pos: number, fe: number, out: Buffer, at: 
  * trailing fractional zeros. Anything else: -1, the slow path. The field's COPY escapes (only `\\` in
  * jsonb's output) are undone into a scratch buffer first.
  */
-function writeJsonb(text: Buffer, pos: number, fe: number, out: Buffer, at: number): number {
-  if (scratch.length < fe - pos) scratch = Buffer.alloc(Math.max(2 * (fe - pos), 4096));
+function writeJsonb(text: Buffer, pos: number, end: number, out: Buffer, at: number): number {
+  if (scratch.length < end - pos) scratch = Buffer.alloc(Math.max(2 * (end - pos), 4096));
   const s = scratch;
   let n = 0;
-  for (let p = pos; p < fe; p++) {
+  let p = pos;
+  for (; p < end; p++) {
     const c = text[p]!;
+    if (c === TAB) break;
     if (c === BACKSLASH) {
       if (text[p + 1] !== BACKSLASH) return -1;
       p++;
     }
     s[n++] = c;
   }
-  const json = new JsonbWriter(s, n, out);
-  const end = json.value(at, 0);
-  if (end < 0 || json.skipSpaces() !== n) return -1;
-  return end;
+  const json = jsonb.reset(s, n, out);
+  const written = json.value(at, 0);
+  if (written < 0 || json.skipSpaces() !== n) return -1;
+  stop = p;
+  return written;
 }
 
 let scratch = Buffer.alloc(4096);
 
 const MAX_JSONB_DEPTH = 64;
 
+function perDepth(): number[][] {
+  return Array.from({ length: MAX_JSONB_DEPTH }, () => []);
+}
+
 /** One jsonb text (in `s` up to `n`) written canonically into `out`; `p` is the read position. */
 class JsonbWriter {
   p = 0;
+  private s: Buffer = scratch;
+  private n = 0;
+  private out: Buffer = scratch;
+  /** Per depth, the members of the object being written there (reused: no arrays per object). */
+  private readonly keysAt = perDepth();
+  private readonly valuesAt = perDepth();
+  private readonly orderAt = perDepth();
 
-  constructor(
-    private readonly s: Buffer,
-    private readonly n: number,
-    private readonly out: Buffer,
-  ) {}
+  reset(s: Buffer, n: number, out: Buffer): this {
+    this.s = s;
+    this.n = n;
+    this.out = out;
+    this.p = 0;
+    return this;
+  }
 
   skipSpaces(): number {
     while (this.p < this.n && this.s[this.p] === SPACE) this.p++;
@@ -619,8 +675,10 @@ class JsonbWriter {
       out[at++] = 125;
       return at;
     }
-    const keys: number[] = []; // start, end (past the closing quote) of each key
-    const values: number[] = []; // start of each value
+    const keys = this.keysAt[depth]!; // start, end (past the closing quote) of each key
+    const values = this.valuesAt[depth]!; // start of each value
+    keys.length = 0;
+    values.length = 0;
     for (;;) {
       const k = this.skipSpaces();
       if (this.byte(k) !== QUOTE) return -1;
@@ -642,8 +700,8 @@ class JsonbWriter {
       if (c !== 44) return -1;
     }
     const after = this.p;
-    const order = sortKeys(s, keys);
-    if (order === null) return -1;
+    const order = this.orderAt[depth]!;
+    if (!sortKeys(s, keys, order)) return -1;
     for (let j = 0; j < order.length; j++) {
       const i = order[j]!;
       if (j > 0) out[at++] = 44;
@@ -696,21 +754,22 @@ class JsonbWriter {
   }
 }
 
-/** Member indexes in byte order of their keys (plain ASCII); null when two keys are equal. */
-function sortKeys(s: Buffer, keys: number[]): number[] | null {
+/** `order`: member indexes in byte order of their keys (plain ASCII); false when two keys are equal. */
+function sortKeys(s: Buffer, keys: number[], order: number[]): boolean {
   const count = keys.length / 2;
-  const order: number[] = [];
+  order.length = count;
   for (let i = 0; i < count; i++) {
-    let j = order.length;
+    let j = i;
     while (j > 0) {
       const cmp = compareKeys(s, keys, order[j - 1]!, i);
-      if (cmp === 0) return null;
+      if (cmp === 0) return false;
       if (cmp < 0) break;
+      order[j] = order[j - 1]!;
       j--;
     }
-    order.splice(j, 0, i);
+    order[j] = i;
   }
-  return order;
+  return true;
 }
 
 function compareKeys(s: Buffer, keys: number[], a: number, b: number): number {
@@ -725,3 +784,5 @@ function compareKeys(s: Buffer, keys: number[], a: number, b: number): number {
   }
   return aEnd - i - (bEnd - j);
 }
+
+const jsonb = new JsonbWriter();
