@@ -21,6 +21,7 @@ import {
 import { type CopyEncoder, copyEncoderFor } from './codec.js';
 import { describe } from './connect.js';
 import {
+  copyOut,
   copyOutDiffers,
   decodeCopyText,
   fetchByKeys,
@@ -54,6 +55,8 @@ export class PostgresWriter implements Writer {
   /** COPY straight into the target (see writeRows). */
   private direct = true;
   private readonly decode: (raw: (string | null)[]) => Row;
+  /** Every key column is an integer: a batch's key range can be read back as a range. */
+  private readonly intKey: boolean;
   private staged = false;
   private inWhole = false;
   private readonly timer = new StageTimer();
@@ -85,6 +88,7 @@ export class PostgresWriter implements Writer {
     const on = keyNames.map((n) => `t.${quoteIdent(n)} = s.${quoteIdent(n)}`).join(' AND ');
     this.readBackSql = `SELECT ${columnList(this.names, 't')} FROM ${target} AS t JOIN ${STAGE} AS s ON ${on}`;
     this.decode = rowDecoder(spec.columns);
+    this.intKey = spec.key.length > 0 && spec.key.every((i) => spec.columns[i]!.kind === 'int');
   }
 
   private async ensureStage(): Promise<void> {
@@ -177,17 +181,20 @@ export class PostgresWriter implements Writer {
   /**
    * The rows just COPYed, as the target holds them. When the batch went in as the source's own COPY text
    * (same column types), the target prints its key range in the same format: the same text means every
-   * row is stored exactly as read, with nothing decoded or compared row by row. Otherwise (or when the
-   * text differs: a row changed on the way, an extra target row in the range, another key order) the
-   * rows are decoded for the row-by-row check.
+   * row is stored exactly as read, with nothing decoded or compared row by row. Otherwise the target's
+   * rows are read for the row-by-row check: for integer keys (which order alike in every database, so
+   * the batch's key range holds exactly its keys and rows the target had between them) as the range's
+   * COPY text; else by the batch's keys (a text key's range can hold other keys in another collation).
    */
   private async readBackDirect(batch: Batch, sent: Buffer | null): Promise<Omit<Written, 'written'>> {
     const { columns, key } = this.spec;
+    const range = () => rangeCopySql(this.target, columns, key, batch.first!, batch.last!);
     if (sent && key.length > 0) {
-      const sql = rangeCopySql(this.target, columns, key, batch.first!, batch.last!);
-      const got = await copyOutDiffers(this.client, sql, sent);
+      const got = await copyOutDiffers(this.client, range(), sent);
       if (got === null) return { back: null, identical: true };
-      return { back: decodeCopyText(got, columns.length, this.decode) };
+      if (this.intKey) return { back: decodeCopyText(got, columns.length, this.decode) };
+    } else if (this.intKey) {
+      return { back: decodeCopyText(await copyOut(this.client, range()), columns.length, this.decode) };
     }
     const keys = batch.rows().map(this.keyOf);
     return { back: await fetchByKeys(this.client, this.target, columns, key, keys) };
