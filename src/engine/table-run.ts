@@ -301,7 +301,8 @@ async function copyKeyed(
         const differing = new Set<number>();
         const rows = batch.rows();
         const bad = compareRows(m, rows, result.readBack, differing);
-        committed = { rows: result.readBack, differing };
+        // The target's rows are kept for the warming only when some differ (they are then what is cached).
+        committed = { rows: differing.size > 0 ? result.readBack : [], differing };
         for (const mismatch of bad) ctx.recordMismatch(mismatch);
         counts.verified += rows.length - bad.length;
         counts.mismatches += bad.length;
