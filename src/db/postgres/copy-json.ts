@@ -13,12 +13,12 @@
  * | bool                 | `t` / `f`                           | `true` / `false`                      |
  * | text, date, other    | COPY escapes, valid UTF-8           | the JSON string, JSON.stringify's escapes |
  * | uuid                 | no capital letters                  | the JSON string                       |
-| json (jsonb)         | jsonb's output, plain ASCII keys    | spaces dropped, keys sorted, numbers  |
-|                      |                                     | without trailing fractional zeros      |
+ * | jsonb                | jsonb's output, plain ASCII keys    | spaces dropped, keys sorted, numbers  |
+ * |                      |                                     | without trailing fractional zeros      |
  * | timestamp(tz)        | `YYYY-MM-DD HH:MM:SS[.f]` (`+00`)    | `"YYYY-MM-DDTHH:MM:SS[.f]"` (`Z`)       |
  *
  * Any other field (json, float, bytes, time, and any value not in the form above: BC dates, infinity,
- * NaN, an unusual escape, invalid UTF-8) is decoded as the row decoder would and encoded by row-json's
+ * NaN, an unusual escape, invalid UTF-8, a jsonb object with other keys) is decoded as the row decoder would and encoded by row-json's
  * own encoder, so the output is always exactly `rowJsonEncoder(columns)(decoded row)`.
  */
 import { CanonicalValueError } from '../../convert/canonical.js';
