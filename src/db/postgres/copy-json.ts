@@ -18,8 +18,9 @@
  * | timestamp(tz)        | `YYYY-MM-DD HH:MM:SS[.f]` (`+00`)    | `"YYYY-MM-DDTHH:MM:SS[.f]"` (`Z`)       |
  *
  * Any other field (json, float, bytes, time, and any value not in the form above: BC dates, infinity,
- * NaN, an unusual escape, invalid UTF-8, a jsonb object with other keys) is decoded as the row decoder would and encoded by row-json's
- * own encoder, so the output is always exactly `rowJsonEncoder(columns)(decoded row)`.
+ * NaN, an unusual escape, invalid UTF-8, a jsonb object with other keys) is decoded as the row decoder
+ * would and encoded by row-json's own encoder, so the output is always exactly
+ * `rowJsonEncoder(columns)(decoded row)`.
  */
 import { CanonicalValueError } from '../../convert/canonical.js';
 import { jsonValueEncoder } from '../../convert/row-json.js';
