@@ -121,10 +121,22 @@ export function packBatch(
   rows: Row[],
   committed: Committed | null = null,
 ): PackedBatch {
-  const mc = m.cache!;
-  const max = ctx.cacheConfig!.maxValueBytes;
-  const b = new EntryPackBuilder(rows.length * 320);
   const skips = new SkipTally();
+  const pack = packRowEntries(m, rows, ctx.cacheConfig!.maxValueBytes, m.cache!.ttl, skips, committed);
+  return { pack, skips };
+}
+
+/** The cache entries of decoded rows, every entry with `ttl` (see packBatch). */
+export function packRowEntries(
+  m: TableMapping,
+  rows: readonly Row[],
+  maxValueBytes: number,
+  ttl: number,
+  skips: SkipSink,
+  committed: Committed | null = null,
+): PackedEntries {
+  const mc = m.cache!;
+  const b = new EntryPackBuilder(rows.length * 320);
   let targetRows: Map<string, Row> | null = null;
   const keyString = keyStringer(m.key);
   for (let i = 0; i < rows.length; i++) {
@@ -150,13 +162,26 @@ export function packBatch(
       skips.add('value-null');
       continue;
     }
-    const bytes = b.add(key, value, mc.ttl);
-    if (bytes > max) {
+    const bytes = b.add(key, value, ttl);
+    if (bytes > maxValueBytes) {
       b.undo();
-      skips.add('value-too-large', () => tooLargeWarning(key, bytes, max));
+      skips.add('value-too-large', () => tooLargeWarning(key, bytes, maxValueBytes));
     }
   }
-  return { pack: b.finish(), skips };
+  return b.finish();
+}
+
+/**
+ * The first row of each cache key (the one a mismatch is reported by): looked up again only when the cache
+ * holds a different value for some key.
+ */
+export function rowsByCacheKey(m: TableMapping, rows: Iterable<Row>): Map<string, Row> {
+  const out = new Map<string, Row>();
+  for (const row of rows) {
+    const key = m.cache!.render(row);
+    if (!isSkip(key) && !out.has(key)) out.set(key, row);
+  }
+  return out;
 }
 
 /**
@@ -280,11 +305,7 @@ export async function warmRows(
   counts.cached += res.stored + res.same + res.different.length;
   if (m.options.verify === 'checksum' && res.different.length > 0) {
     // Rare: find the rows of the keys again.
-    const rowOf = new Map<string, Row>();
-    for (const row of rowsOf(rows)) {
-      const key = m.cache!.render(row);
-      if (!isSkip(key) && !rowOf.has(key)) rowOf.set(key, row);
-    }
+    const rowOf = rowsByCacheKey(m, rowsOf(rows));
     for (const key of res.different) cacheDiffers(ctx, m, counts, key, rowOf.get(key));
   }
   unwarmed(ctx, m, counts, res.failed);

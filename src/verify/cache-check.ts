@@ -5,11 +5,16 @@
  * 250 bytes, NULL in the key or value, value over `maxValueBytes`) are counted by reason, as `run` does.
  */
 import type { Cache } from '../cache/cache.js';
-import { EntryPackBuilder, type PackedEntries } from '../cache/entry-pack.js';
-import { isSkip } from '../cache/key-template.js';
+import type { PackedEntries } from '../cache/entry-pack.js';
 import type { Row } from '../convert/value.js';
 import { type Batch, readKeyed, rowsBatch } from '../db/dialect.js';
-import { copyJsonOf, packCopyEntries } from '../engine/warm.js';
+import {
+  copyJsonOf,
+  packCopyEntries,
+  packRowEntries,
+  rowsByCacheKey,
+  type SkipSink,
+} from '../engine/warm.js';
 import { RuntimeError } from '../errors.js';
 import type { PlanCache } from '../plan/schema.js';
 import type { TableCheck } from './table-check.js';
@@ -22,6 +27,8 @@ const CACHE_CHECK_ROWS = 5000;
 
 export class CacheCheck {
   private warnedFailure = false;
+  /** Rows that are never cached are counted by reason, as a run counts them. */
+  private readonly skips: SkipSink = { add: (reason) => this.skip(reason) };
 
   constructor(
     private readonly check: TableCheck,
@@ -36,45 +43,19 @@ export class CacheCheck {
 
   /** The rows' expected entries. */
   private pack(rows: readonly Row[]): PackedEntries {
-    const mc = this.check.m.cache!;
-    const max = this.config.maxValueBytes;
-    const pack = new EntryPackBuilder(rows.length * 320);
-    for (const row of rows) {
-      const key = mc.render(row);
-      if (isSkip(key)) {
-        this.skip(key.skip);
-        continue;
-      }
-      const value = mc.packValue(row);
-      if (value === null) {
-        this.skip('value-null');
-        continue;
-      }
-      if (pack.add(key, value, 0) > max) {
-        pack.undo();
-        this.skip('value-too-large');
-      }
-    }
-    return pack.finish();
+    return packRowEntries(this.check.m, rows, this.config.maxValueBytes, 0, this.skips);
   }
 
   /** Settles once the cache has answered for the entries and it is counted; `rows` names wrong keys. */
   private submit(pack: PackedEntries, rows: () => readonly Row[]): Promise<void> {
     const { check } = this;
-    const mc = check.m.cache!;
     if (pack.count === 0) return Promise.resolve();
     return this.cache.check(pack).then((got) => {
       // Rare: the rows of the keys found wrong are looked up again (the first row of a key names it).
       let rowOf: Map<string, Row> | null = null;
       const shown = (key: string) => {
         if (check.m.key.length === 0) return key;
-        if (!rowOf) {
-          rowOf = new Map();
-          for (const row of rows()) {
-            const k = mc.render(row);
-            if (!isSkip(k) && !rowOf.has(k)) rowOf.set(k, row);
-          }
-        }
+        rowOf ??= rowsByCacheKey(check.m, rows());
         return check.keyText(rowOf.get(key)!);
       };
       check.counts.cached += got.same;
@@ -99,7 +80,6 @@ export class CacheCheck {
       after: null,
     };
     const copyJson = m.key.length > 0 ? copyJsonOf(ctx.source, m) : null;
-    const skips = { add: (reason: string) => this.skip(reason) };
     const max = this.config.maxValueBytes;
     let inFlight: Promise<void> | null = null;
     try {
@@ -113,7 +93,7 @@ export class CacheCheck {
         };
         const next =
           copyJson && batch.copyText
-            ? this.submit(packCopyEntries(m, batch, copyJson, max, 0, skips), rows)
+            ? this.submit(packCopyEntries(m, batch, copyJson, max, 0, this.skips), rows)
             : this.submit(this.pack(rows()), rows);
         next.catch(() => undefined);
         if (inFlight) await inFlight;

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rowJsonEncoder } from '../../src/convert/row-json.js';
 import type { Row } from '../../src/convert/value.js';
-import type { Batch, ReadSpec } from '../../src/db/dialect.js';
+import type { Batch, CheckpointUpdate, ReadSpec } from '../../src/db/dialect.js';
 import { PostgresDialect } from '../../src/db/postgres/index.js';
 import { copyOut, copyOutDiffers, rowDecoder } from '../../src/db/postgres/read.js';
 import { createPgDatabase, type PgTestDatabase } from '../helpers/databases.js';
@@ -43,6 +43,30 @@ const TABLE_SQL = `
     jsonb_build_object('s', E'a\\tb\\\\c"d', 'n', g),
     ARRAY[E'x\\ty', NULL, '"q"', E'b\\\\s']
   FROM generate_series(1, 157) g;`;
+
+/** A state table with the chunk row that writes by owner `me` to `table` update. */
+function stateSql(table: string): string {
+  return `CREATE TABLE state (plan text, table_name text, chunk int, status text, last_key text, warmed_key text,
+     rows_read bigint DEFAULT 0, rows_written bigint DEFAULT 0, mismatches bigint DEFAULT 0,
+     skipped bigint DEFAULT 0, lease_owner text, lease_expires timestamptz, updated_at timestamptz);
+   INSERT INTO state (plan, table_name, chunk, lease_owner) VALUES ('p', '${table}', 0, 'me');`;
+}
+
+function checkpointOf(table: string, rows: number): CheckpointUpdate {
+  return {
+    plan: 'p',
+    table,
+    chunk: 0,
+    owner: 'me',
+    lastKey: '[]',
+    rowsRead: rows,
+    rowsWritten: rows,
+    mismatches: 0,
+    skipped: 0,
+    done: false,
+    leaseMs: 60_000,
+  };
+}
 
 async function collect(it: AsyncIterable<Row[]>): Promise<Row[][]> {
   const out: Row[][] = [];
@@ -185,10 +209,7 @@ describe('PostgreSQL dialect: reading as COPY text', () => {
          $$ BEGIN IF NEW.v = 'v7' THEN NEW.v := 'changed'; END IF; RETURN NEW; END $$;
        CREATE TRIGGER bump BEFORE INSERT ON ti FOR EACH ROW EXECUTE FUNCTION bump();
        CREATE TRIGGER bump BEFORE INSERT ON tt FOR EACH ROW EXECUTE FUNCTION bump();
-       CREATE TABLE state (plan text, table_name text, chunk int, status text, last_key text, warmed_key text,
-         rows_read bigint DEFAULT 0, rows_written bigint DEFAULT 0, mismatches bigint DEFAULT 0,
-         skipped bigint DEFAULT 0, lease_owner text, lease_expires timestamptz, updated_at timestamptz);
-       INSERT INTO state (plan, table_name, chunk, lease_owner) VALUES ('p', 't', 0, 'me');`,
+       ${stateSql('t')}`,
     );
     for (const [from, to] of [
       ['si', 'ti'],
@@ -213,20 +234,7 @@ describe('PostgreSQL dialect: reading as COPY text', () => {
       });
       try {
         for await (const batch of dialect.readKeyedBatches(spec)) {
-          const checkpoint = {
-            plan: 'p',
-            table: 't',
-            chunk: 0,
-            owner: 'me',
-            lastKey: '[]',
-            rowsRead: batch.count,
-            rowsWritten: batch.count,
-            mismatches: 0,
-            skipped: 0,
-            done: false,
-            leaseMs: 60_000,
-          };
-          const result = await writer.writeBatch(batch, checkpoint, true);
+          const result = await writer.writeBatch(batch, checkpointOf('t', batch.count), true);
           expect(result.identical).toBeUndefined();
           const back = new Map(result.readBack!.map((r) => [r[0], r[1]]));
           for (const row of batch.rows()) {
@@ -245,10 +253,7 @@ describe('PostgreSQL dialect: reading as COPY text', () => {
     const { db, dialect } = await setup(
       'pg copy passthrough',
       `${TABLE_SQL} CREATE TABLE t2 (LIKE t INCLUDING ALL);
-       CREATE TABLE state (plan text, table_name text, chunk int, status text, last_key text, warmed_key text,
-         rows_read bigint DEFAULT 0, rows_written bigint DEFAULT 0, mismatches bigint DEFAULT 0,
-         skipped bigint DEFAULT 0, lease_owner text, lease_expires timestamptz, updated_at timestamptz);
-       INSERT INTO state (plan, table_name, chunk, lease_owner) VALUES ('p', 't2', 0, 'me');`,
+       ${stateSql('t2')}`,
     );
     const info = (await dialect.describeTable({ schema: 'public', name: 't' }))!;
     const target = (await dialect.describeTable({ schema: 'public', name: 't2' }))!;
@@ -269,23 +274,7 @@ describe('PostgreSQL dialect: reading as COPY text', () => {
     });
     try {
       for await (const batch of dialect.readKeyedBatches(spec)) {
-        const result = await writer.writeBatch(
-          batch,
-          {
-            plan: 'p',
-            table: 't2',
-            chunk: 0,
-            owner: 'me',
-            lastKey: '[]',
-            rowsRead: batch.count,
-            rowsWritten: batch.count,
-            mismatches: 0,
-            skipped: 0,
-            done: false,
-            leaseMs: 60_000,
-          },
-          true,
-        );
+        const result = await writer.writeBatch(batch, checkpointOf('t2', batch.count), true);
         expect(result.written).toBe(batch.count);
         // Sent as read, and the target prints the range as the same text: no row-by-row check needed.
         expect(result.identical).toBe(true);

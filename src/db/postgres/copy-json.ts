@@ -27,7 +27,7 @@ import { jsonValueEncoder } from '../../convert/row-json.js';
 import type { Column, ColumnKind, Row, Value } from '../../convert/value.js';
 import type { CopyJson } from '../dialect.js';
 import { decoderFor } from './codec.js';
-import { unescapeField } from './copy-text.js';
+import { copyLineError, unescapeField } from './copy-text.js';
 
 const TAB = 9;
 const NEWLINE = 10;
@@ -250,8 +250,7 @@ function fieldText(text: Buffer, pos: number, fe: number): string | null {
 }
 
 function fieldCountError(text: Buffer, start: number, end: number, width: number): Error {
-  const line = text.toString('utf8', start, Math.min(end, start + 80));
-  return new Error(`COPY text row with a field count other than ${width}: ${JSON.stringify(line)}`);
+  return copyLineError(text.toString('utf8', start, Math.min(end, start + 80)), width);
 }
 
 function isDigit(c: number): boolean {

@@ -45,8 +45,16 @@ export function parseCopyText(text: string, width: number): (string | null)[][] 
 
 function fieldCountError(text: string, pos: number, width: number): Error {
   const lineStart = text.lastIndexOf('\n', pos - 1) + 1;
+  return copyLineError(text.slice(lineStart, lineStart + 80), width);
+}
+
+/**
+ * A line of COPY text whose field count is not the column count. The query names every column, so the
+ * server cannot print one: it means this reader is wrong.
+ */
+export function copyLineError(line: string, width: number): Error {
   return new Error(
-    `COPY text row with a field count other than ${width}: ${JSON.stringify(text.slice(lineStart, lineStart + 80))}`,
+    `COPY text row with a field count other than ${width}: ${JSON.stringify(line)}; this is a bug in migrate's reading of PostgreSQL's output, please report it`,
   );
 }
 

@@ -14,7 +14,6 @@ import {
   type CheckpointUpdate,
   leaseTakenOver,
   rowsBatch,
-  rowsOf,
   type Writer,
   type WriteSpec,
 } from '../dialect.js';
@@ -101,7 +100,7 @@ export class PostgresWriter implements Writer {
   }
 
   /** COPYs the rows in; returns the text sent when it is the source's COPY text, unchanged. */
-  private async copyInto(table: string, rows: Row[] | Batch): Promise<Buffer | null> {
+  private async copyInto(table: string, batch: Batch): Promise<Buffer | null> {
     const sql = `COPY ${table} (${columnList(this.names)}) FROM STDIN`;
     const stream = this.client.query(copyFrom(sql));
     const done = new Promise<void>((resolve, reject) => {
@@ -109,10 +108,10 @@ export class PostgresWriter implements Writer {
       stream.on('error', reject);
     });
     // Rows read from PostgreSQL columns of the same types and not converted: their COPY text, unchanged.
-    const read = Array.isArray(rows) ? undefined : rows.copyText;
+    const read = batch.copyText;
     const asRead = read && read.types === this.types ? read.text : null;
     if (asRead) stream.write(asRead);
-    else for (const chunk of encodeChunks(rowsOf(rows), this.encoders)) stream.write(chunk);
+    else for (const chunk of encodeChunks(batch.rows(), this.encoders)) stream.write(chunk);
     stream.end();
     await done;
     return asRead;
@@ -162,7 +161,7 @@ export class PostgresWriter implements Writer {
     const batch = Array.isArray(rows) ? rowsBatch(rows) : rows;
     if (this.direct && batch.count > 0) {
       try {
-        const sent = await this.copyInto(this.target, rows);
+        const sent = await this.copyInto(this.target, batch);
         if (!readBack) return { written: batch.count, back: null };
         return { written: batch.count, ...(await this.readBackDirect(batch, sent)) };
       } catch (error) {
@@ -174,7 +173,7 @@ export class PostgresWriter implements Writer {
         this.direct = false;
       }
     }
-    await this.copyInto(STAGE, rows);
+    await this.copyInto(STAGE, batch);
     return this.insertAndReadBack(batch.count, readBack);
   }
 
@@ -265,7 +264,7 @@ export class PostgresWriter implements Writer {
 
   async appendWhole(rows: Row[]): Promise<number> {
     try {
-      await this.copyInto(quoteTable(this.spec.ref), rows);
+      await this.copyInto(quoteTable(this.spec.ref), rowsBatch(rows));
     } catch (error) {
       throw this.dataError(error);
     }
