@@ -124,7 +124,7 @@ export interface BatchResult {
   readBack: Row[] | null;
   /**
    * Instead of `readBack`: the target, read inside the transaction, printed exactly the text the batch was
-   * read as from a source column of the same type (PostgreSQL to PostgreSQL) — every row is equal.
+   * sent as (PostgreSQL: COPY text in its own output form) — every row is stored as sent.
    */
   identical?: boolean;
 }
@@ -229,6 +229,12 @@ export interface Dialect {
    * as JSON objects with `names` as keys; `keyColumns` are decoded for each row.
    */
   copyJson?(columns: Column[], names: string[], keyColumns: number[]): CopyJson;
+  /**
+   * Optional: rows of `columns` as a Batch in the form this database's writer sends them (PostgreSQL: COPY
+   * text in its own output form, see postgres/codec.ts copyEncoderFor), to be written, checked and cached
+   * (copyJson) without being encoded or decoded again.
+   */
+  encodeBatch?(columns: Column[], rows: Row[]): Batch;
   /**
    * Key values every `every` rows in key order (the last key of each full step), for splitting a table
    * into chunks; [] when it has fewer rows. Optional: without it a table is one chunk.

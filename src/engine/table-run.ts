@@ -220,12 +220,16 @@ async function copyKeyed(
     }) satisfies CheckpointUpdate;
   const timer = new StageTimer();
   const packAhead = packsAhead(ctx, m);
-  const copyJson = packAhead ? copyJsonOf(ctx.source, m) : null;
+  const copyJson = packAhead ? copyJsonOf(ctx.source, m, 'source') : null;
+  const encode = ctx.target.encodeBatch?.bind(ctx.target);
+  const encodedJson = packAhead && encode ? copyJsonOf(ctx.target, m, 'target') : null;
   const verify = m.options.verify === 'checksum';
   /**
-   * Converts a batch read and packs its cache entries. The decoded rows are dropped here when nothing
-   * converts them: they die young instead of living through the write (a batch is decoded at most once more,
-   * when the check finds a difference).
+   * Converts a batch read and packs its cache entries. The decoded rows are dropped here: they die young
+   * instead of living through the write. What is written is the batch as read when nothing converts it and
+   * it is in the target's form already (PostgreSQL to PostgreSQL), else the converted rows encoded by the
+   * target (Dialect.encodeBatch) when it can, else the converted rows. A batch is decoded again only when
+   * the check finds a difference.
    */
   const prepare = (read: Batch): Prepared => {
     counts.read += read.count;
@@ -235,7 +239,7 @@ async function copyKeyed(
     if (copyJson && read.copyText) {
       packed = packCopyText(ctx, m, read, copyJson);
       timer.mark('pack');
-    } else if (!m.convertsNothing || packAhead) {
+    } else if (!m.convertsNothing || packAhead || (encode && !read.copyText)) {
       const source = read.rows();
       const rows = convertRows(m, source, (r) => {
         skipped++;
@@ -243,8 +247,15 @@ async function copyKeyed(
       });
       counts.skipped += skipped;
       timer.mark('convert');
-      if (rows !== source) batch = rowsBatch(rows);
-      if (packAhead) packed = packBatch(ctx, m, rows);
+      if (encode && (rows !== source || !read.copyText)) batch = encode(m.targetColumns, rows);
+      else if (rows !== source) batch = rowsBatch(rows);
+      timer.mark('encode');
+      if (packAhead) {
+        packed =
+          encodedJson && batch.copyText && batch !== read
+            ? packCopyText(ctx, m, batch, encodedJson)
+            : packBatch(ctx, m, rows);
+      }
       timer.mark('pack');
     }
     return { read: read.count, batch, skipped, last: encodeKey(keyOf(read.last!, m.key)), packed };

@@ -241,17 +241,21 @@ export function packCopyEntries(
 }
 
 /**
- * The source's writer of row JSON from its batches' text (Dialect.copyJson), when the cache value is the
- * row's JSON and rows go to the target as read (same kinds, nothing converted): such a batch's cache
- * entries are packed without decoding it.
+ * The writer of row JSON from a batch's COPY text (Dialect.copyJson), when the cache value is the row's JSON:
+ * such a batch's cache entries are packed without decoding it. `from: 'source'`: for batches as the source
+ * read them, which go to the target as read (same kinds, nothing converted); `'target'`: for batches the
+ * target encoded from the converted rows (Dialect.encodeBatch).
  */
-export function copyJsonOf(source: Dialect, m: TableMapping): CopyJson | null {
+export function copyJsonOf(dialect: Dialect, m: TableMapping, from: 'source' | 'target'): CopyJson | null {
   const mc = m.cache;
-  if (!mc?.valueIsRowJson || !m.convertsNothing || !source.copyJson) return null;
-  if (m.sourceColumns.some((c, i) => c.kind !== m.targetColumns[i]!.kind)) return null;
+  if (!mc?.valueIsRowJson || !dialect.copyJson) return null;
+  if (from === 'source') {
+    if (!m.convertsNothing) return null;
+    if (m.sourceColumns.some((c, i) => c.kind !== m.targetColumns[i]!.kind)) return null;
+  }
   const decoded = [...new Set([...mc.keyColumns, ...m.key])];
-  return source.copyJson(
-    m.sourceColumns,
+  return dialect.copyJson(
+    from === 'source' ? m.sourceColumns : m.targetColumns,
     m.targetColumns.map((c) => c.name),
     decoded,
   );

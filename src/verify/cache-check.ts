@@ -79,7 +79,7 @@ export class CacheCheck {
       batchSize: CACHE_CHECK_ROWS,
       after: null,
     };
-    const copyJson = m.key.length > 0 ? copyJsonOf(ctx.source, m) : null;
+    const copyJson = m.key.length > 0 ? copyJsonOf(ctx.source, m, 'source') : null;
     const max = this.config.maxValueBytes;
     let inFlight: Promise<void> | null = null;
     try {

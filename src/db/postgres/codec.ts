@@ -2,7 +2,8 @@
  * PostgreSQL text forms <-> the engine's values (convert/value.ts). The session runs in UTC with ISO dates
  * (connect.ts), so timestamptz text is always `+00` and only needs its suffix dropped.
  */
-import type { ColumnKind, Value } from '../../convert/value.js';
+import type { Column, ColumnKind, Value } from '../../convert/value.js';
+import { jsonbText } from './jsonb-form.js';
 
 const KIND_BY_TYPE: Record<string, ColumnKind> = {
   int2: 'int',
@@ -62,12 +63,24 @@ export function decoderFor(kind: ColumnKind): Decoder {
   }
 }
 
-/** Value -> one field of COPY's text format (tab-separated, `\N` for NULL, backslash escapes). */
+/**
+ * Value -> one field of COPY's text format (tab-separated, `\N` for NULL, backslash escapes), written the
+ * way PostgreSQL's COPY … TO prints it wherever the value allows (see copyEncoderFor).
+ */
 export type CopyEncoder = (value: Value) => string;
 
-const COPY_SPECIAL = /[\\\n\r\t]/;
-const COPY_SPECIAL_ALL = /[\\\n\r\t]/g;
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+// COPY … TO escapes the backslash and these six controls (and no other character).
+const COPY_SPECIAL = /[\\\n\r\t\b\f\v]/;
+const COPY_SPECIAL_ALL = /[\\\n\r\t\b\f\v]/g;
+const COPY_ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\v': '\\v',
+};
 
 function copyText(value: string): string {
   return COPY_SPECIAL.test(value) ? value.replace(COPY_SPECIAL_ALL, (c) => COPY_ESCAPES[c]!) : value;
@@ -88,19 +101,37 @@ export function paramOf(value: Value): string | Buffer | null {
 }
 
 /** Kinds whose text forms never contain a tab, newline or backslash: written to COPY as they are. */
-const PLAIN_KINDS: ReadonlySet<ColumnKind> = new Set([
-  'int',
-  'decimal',
-  'date',
-  'time',
-  'timestamp',
-  'timestamptz',
-  'uuid',
-]);
+const PLAIN_KINDS: ReadonlySet<ColumnKind> = new Set(['int', 'decimal', 'date', 'time', 'uuid']);
 
 const plainCopy: CopyEncoder = (v) => (v === null ? '\\N' : typeof v === 'string' ? v : copyEncode(v));
 
-/** The COPY encoder for a column: the per-value escaping checks only where a kind can need them. */
-export function copyEncoderFor(kind: ColumnKind): CopyEncoder {
+const TIMESTAMP = /^(\d{4,}-\d\d-\d\d \d\d:\d\d:\d\d)(?:(\.\d*?)0*)?( BC)?$/;
+
+/** A timestamp as PostgreSQL prints it: no trailing zeros in the fraction; `zone`: the UTC offset. */
+function timestampEncoder(zone: string): CopyEncoder {
+  return (v) => {
+    if (typeof v !== 'string') return plainCopy(v);
+    const m = TIMESTAMP.exec(v);
+    if (!m) return v;
+    const fraction = m[2] === undefined || m[2] === '.' ? '' : m[2];
+    return `${m[1]}${fraction}${zone}${m[3] ?? ''}`;
+  };
+}
+const timestampCopy = timestampEncoder('');
+const timestamptzCopy = timestampEncoder('+00');
+
+const jsonbCopy: CopyEncoder = (v) => (typeof v === 'string' ? copyText(jsonbText(v)) : copyEncode(v));
+
+/**
+ * The COPY encoder for a column: PostgreSQL's own output form where the value allows (timestamps without
+ * trailing zeros and with the session's `+00`, jsonb in its key order and spacing, every escape COPY … TO
+ * writes), so a target that stored the value exactly prints the text that was sent; the per-value escaping
+ * checks only where a kind can need them.
+ */
+export function copyEncoderFor(column: Pick<Column, 'kind' | 'dbType'>): CopyEncoder {
+  const { kind } = column;
+  if (kind === 'timestamp') return timestampCopy;
+  if (kind === 'timestamptz') return timestamptzCopy;
+  if (kind === 'json' && column.dbType.toLowerCase() === 'jsonb') return jsonbCopy;
   return PLAIN_KINDS.has(kind) ? plainCopy : copyEncode;
 }

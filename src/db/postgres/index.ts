@@ -2,27 +2,38 @@
 import type pg from 'pg';
 import type { Column, Row } from '../../convert/value.js';
 import { maskUrl } from '../../errors.js';
-import type {
-  Batch,
-  CopyJson,
-  Dialect,
-  ReadSpec,
-  RowSource,
-  StateStore,
-  TableInfo,
-  TableRef,
-  Writer,
-  WriteSpec,
+import {
+  type Batch,
+  type CopyJson,
+  type Dialect,
+  type ReadSpec,
+  type RowSource,
+  rowsBatch,
+  type StateStore,
+  type TableInfo,
+  type TableRef,
+  type Writer,
+  type WriteSpec,
 } from '../dialect.js';
 import { connectPostgres } from './connect.js';
+import { copyEncoderFor } from './codec.js';
 import { copyJson } from './copy-json.js';
 import { createTableSql } from './ddl.js';
 import { chunkDigest, type Digest, type DigestSpec } from './digest.js';
 import { describeQuery, describeTable } from './introspect.js';
-import { fetchByKeys, keyBoundaries, readAll, readKeyset, readKeysetText } from './read.js';
+import {
+  CopyBatch,
+  fetchByKeys,
+  keyBoundaries,
+  readAll,
+  readKeyset,
+  readKeysetText,
+  rowDecoder,
+  typeSignature,
+} from './read.js';
 import { quoteTable } from './sql.js';
 import { PostgresStateStore } from './state.js';
-import { PostgresWriter } from './write.js';
+import { encodeCopyText, PostgresWriter } from './write.js';
 
 /** Connections the server closed or that failed: never reused. */
 const broken = new WeakSet<pg.Client>();
@@ -84,6 +95,12 @@ export class PostgresDialect implements Dialect {
     } finally {
       await this.end(client);
     }
+  }
+
+  encodeBatch(columns: Column[], rows: Row[]): Batch {
+    if (rows.length === 0) return rowsBatch(rows);
+    const text = encodeCopyText(rows, columns.map(copyEncoderFor));
+    return new CopyBatch(text, typeSignature(columns), columns.length, rowDecoder(columns));
   }
 
   copyJson(columns: Column[], names: string[], keyColumns: number[]): CopyJson {

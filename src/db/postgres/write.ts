@@ -20,7 +20,6 @@ import {
 import { type CopyEncoder, copyEncoderFor } from './codec.js';
 import { describe } from './connect.js';
 import {
-  copyOut,
   copyOutDiffers,
   decodeCopyText,
   fetchByKeys,
@@ -82,7 +81,7 @@ export class PostgresWriter implements Writer {
     }
     this.insertSql = `INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${STAGE}${conflict}`;
     this.insertReturningSql = `${this.insertSql} RETURNING ${cols}`;
-    this.encoders = spec.columns.map((c) => copyEncoderFor(c.kind));
+    this.encoders = spec.columns.map((c) => copyEncoderFor(c));
     this.types = typeSignature(spec.columns);
     const on = keyNames.map((n) => `t.${quoteIdent(n)} = s.${quoteIdent(n)}`).join(' AND ');
     this.readBackSql = `SELECT ${columnList(this.names, 't')} FROM ${target} AS t JOIN ${STAGE} AS s ON ${on}`;
@@ -99,22 +98,24 @@ export class PostgresWriter implements Writer {
     this.staged = true;
   }
 
-  /** COPYs the rows in; returns the text sent when it is the source's COPY text, unchanged. */
-  private async copyInto(table: string, batch: Batch): Promise<Buffer | null> {
+  /**
+   * COPYs the rows in; returns the text sent: the batch's COPY text when it was read from or encoded for
+   * columns of the target's types, else the rows encoded now.
+   */
+  private async copyInto(table: string, batch: Batch): Promise<Buffer> {
     const sql = `COPY ${table} (${columnList(this.names)}) FROM STDIN`;
     const stream = this.client.query(copyFrom(sql));
     const done = new Promise<void>((resolve, reject) => {
       stream.on('finish', resolve);
       stream.on('error', reject);
     });
-    // Rows read from PostgreSQL columns of the same types and not converted: their COPY text, unchanged.
-    const read = batch.copyText;
-    const asRead = read && read.types === this.types ? read.text : null;
-    if (asRead) stream.write(asRead);
-    else for (const chunk of encodeChunks(batch.rows(), this.encoders)) stream.write(chunk);
+    const given = batch.copyText;
+    const text =
+      given && given.types === this.types ? given.text : encodeCopyText(batch.rows(), this.encoders);
+    stream.write(text);
     stream.end();
     await done;
-    return asRead;
+    return text;
   }
 
   async writeBatch(
@@ -178,22 +179,21 @@ export class PostgresWriter implements Writer {
   }
 
   /**
-   * The rows just COPYed, as the target holds them. When the batch went in as the source's own COPY text
-   * (same column types), the target prints its key range in the same format: the same text means every
-   * row is stored exactly as read, with nothing decoded or compared row by row. Otherwise the target's
-   * rows are read for the row-by-row check: for integer keys (which order alike in every database, so
-   * the batch's key range holds exactly its keys and rows the target had between them) as the range's
-   * COPY text; else by the batch's keys (a text key's range can hold other keys in another collation).
+   * The rows just COPYed, as the target holds them. The text sent is in the form the target prints (the
+   * source's own COPY text for columns of the same types, else encoded in PostgreSQL's output form, see
+   * codec.ts), so the target printing its key range as exactly that text means every row is stored as
+   * sent, with nothing decoded or compared row by row. Otherwise the target's rows are read for the
+   * row-by-row check: for integer keys (which order alike in every database, so the batch's key range
+   * holds exactly its keys and rows the target had between them) from the range's COPY text; else by the
+   * batch's keys (a text key's range can hold other keys in another collation).
    */
-  private async readBackDirect(batch: Batch, sent: Buffer | null): Promise<Omit<Written, 'written'>> {
+  private async readBackDirect(batch: Batch, sent: Buffer): Promise<Omit<Written, 'written'>> {
     const { columns, key } = this.spec;
-    const range = () => rangeCopySql(this.target, columns, key, batch.first!, batch.last!);
-    if (sent && key.length > 0) {
-      const got = await copyOutDiffers(this.client, range(), sent);
+    if (key.length > 0) {
+      const range = rangeCopySql(this.target, columns, key, batch.first!, batch.last!);
+      const got = await copyOutDiffers(this.client, range, sent);
       if (got === null) return { back: null, identical: true };
       if (this.intKey) return { back: decodeCopyText(got, columns.length, this.decode) };
-    } else if (this.intKey) {
-      return { back: decodeCopyText(await copyOut(this.client, range()), columns.length, this.decode) };
     }
     const keys = batch.rows().map(this.keyOf);
     return { back: await fetchByKeys(this.client, this.target, columns, key, keys) };
@@ -287,8 +287,9 @@ export class PostgresWriter implements Writer {
   }
 }
 
-/** COPY text in chunks of ~256 rows, so a batch is written as a few large buffers, not one per row. */
-function* encodeChunks(rows: Row[], encoders: CopyEncoder[]): Generator<string> {
+/** Rows as COPY text, encoded in chunks of 256 rows (a few large strings, not one per row). */
+export function encodeCopyText(rows: readonly Row[], encoders: CopyEncoder[]): Buffer {
+  const chunks: Buffer[] = [];
   let out = '';
   let n = 0;
   const last = encoders.length - 1;
@@ -296,10 +297,11 @@ function* encodeChunks(rows: Row[], encoders: CopyEncoder[]): Generator<string> 
     for (let i = 0; i < last; i++) out += `${encoders[i]!(row[i] ?? null)}\t`;
     out += `${encoders[last]!(row[last] ?? null)}\n`;
     if (++n === 256) {
-      yield out;
+      chunks.push(Buffer.from(out, 'utf8'));
       out = '';
       n = 0;
     }
   }
-  if (out) yield out;
+  if (out) chunks.push(Buffer.from(out, 'utf8'));
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
