@@ -49,7 +49,15 @@ const SPELLED = [
 ];
 
 /** Documents it leaves as written: the server rewrites or rejects them. */
-const AS_WRITTEN = ['{"a": 1e2}', '[1.5E-3]', '{"a": "\\u0000"}', '["\\ud800"]', '{"a":}', '[1,]', '{"a": 1} x'];
+const AS_WRITTEN = [
+  '{"a": 1e2}',
+  '[1.5E-3]',
+  '{"a": "\\u0000"}',
+  '["\\ud800"]',
+  '{"a":}',
+  '[1,]',
+  '{"a": 1} x',
+];
 
 /** A random JSON document (deterministic: seeded), with the awkward parts mixed in. */
 function randomJson(seed: number): string {

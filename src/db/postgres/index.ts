@@ -15,8 +15,8 @@ import {
   type Writer,
   type WriteSpec,
 } from '../dialect.js';
-import { connectPostgres } from './connect.js';
 import { copyEncoderFor } from './codec.js';
+import { connectPostgres } from './connect.js';
 import { copyJson } from './copy-json.js';
 import { createTableSql } from './ddl.js';
 import { chunkDigest, type Digest, type DigestSpec } from './digest.js';
