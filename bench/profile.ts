@@ -182,7 +182,7 @@ export function formatSummary(s: ProfileSummary, top = 25): string {
     );
   }
   out.push('', 'busy time by nearest project function on the stack (its own time + the internals it called)');
-  for (const c of s.byProjectCaller.slice(0, 15)) {
+  for (const c of s.byProjectCaller.slice(0, Math.max(15, Math.floor(top / 2)))) {
     out.push(
       `${c.ms.toFixed(0).padStart(9)} ${pct(c.ms, busy).padStart(6)}  ${c.name}${c.location ? `  (${c.location})` : ''}`,
     );

@@ -340,7 +340,7 @@ function zeroDateGuard(from: Column, options: ConvertOptions): Converter | null 
 
 // ---------------------------------------------------------------------------- target limits (step 3)
 
-interface IntRange {
+export interface IntRange {
   min: bigint;
   max: bigint;
   /** YEAR: 0 or min..max. */
@@ -356,7 +356,7 @@ const SIGNED_BITS: Record<string, number> = {
   bigint: 64,
 };
 
-function intRange(dbType: string): IntRange | null {
+export function intRange(dbType: string): IntRange | null {
   const m = /^(tinyint|smallint|mediumint|integer|int|bigint|year|bit)\b(?:\((\d+)\))?(.*)$/i.exec(
     dbType.trim(),
   );

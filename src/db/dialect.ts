@@ -50,6 +50,16 @@ export interface Batch {
   rows(): Row[];
   /** The batch as PostgreSQL printed it with COPY … TO STDOUT, for a PostgreSQL writer to send on. */
   readonly copyText?: CopyText;
+  /** The batch as MySQL's text protocol sent it (see mysql/wire.ts), for a transcoder (db/bridge/). */
+  readonly wire?: WireRows;
+}
+
+/** Rows as MySQL's text protocol sent them: each row's fields, length-coded, one row after another. */
+export interface WireRows {
+  data: Buffer;
+  /** Where each row starts in `data`; `starts[count]` is where the last one ends. */
+  starts: Int32Array;
+  count: number;
 }
 
 /** A batch's COPY text as read, with the column types it was read from. */

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Row } from '../convert/value.js';
+import { transcoderFor } from '../db/bridge/mysql-to-postgres.js';
 import {
   type Batch,
   type CheckpointUpdate,
@@ -223,6 +224,7 @@ async function copyKeyed(
   const copyJson = packAhead ? copyJsonOf(ctx.source, m, 'source') : null;
   const encode = ctx.target.encodeBatch?.bind(ctx.target);
   const encodedJson = packAhead && encode ? copyJsonOf(ctx.target, m, 'target') : null;
+  const transcoder = transcoderFor(ctx.source, ctx.target, m);
   const verify = m.options.verify === 'checksum';
   /**
    * Converts a batch read and packs its cache entries. The decoded rows are dropped here: they die young
@@ -238,6 +240,25 @@ async function copyKeyed(
     let packed: PackedBatch | null = null;
     if (copyJson && read.copyText) {
       packed = packCopyText(ctx, m, read, copyJson);
+      timer.mark('pack');
+    } else if (transcoder && read.wire) {
+      // Straight from the source's wire form to the target's COPY text; only rows off the fast paths are
+      // decoded and converted.
+      batch = transcoder.transcode(read.wire, (row) => {
+        const [converted] = convertRows(m, [row], (r) => {
+          skipped++;
+          ctx.recordReject(r);
+        });
+        return converted ?? null;
+      });
+      counts.skipped += skipped;
+      timer.mark('transcode');
+      if (packAhead) {
+        packed =
+          encodedJson && batch.copyText
+            ? packCopyText(ctx, m, batch, encodedJson)
+            : packBatch(ctx, m, batch.rows());
+      }
       timer.mark('pack');
     } else if (!m.convertsNothing || packAhead || (encode && !read.copyText)) {
       const source = read.rows();

@@ -2,6 +2,7 @@
 import type { Column, Row } from '../../convert/value.js';
 import { maskUrl } from '../../errors.js';
 import type {
+  Batch,
   Dialect,
   ReadSpec,
   RowSource,
@@ -14,7 +15,7 @@ import type {
 import { connectMysql, endQuietly, type MysqlSession } from './connect.js';
 import { createTableSql } from './ddl.js';
 import { describeQuery, describeTable } from './introspect.js';
-import { fetchByKeys, keyBoundaries, readAll, readKeyset } from './read.js';
+import { fetchByKeys, keyBoundaries, readAll, readKeyset, readKeysetWire } from './read.js';
 import { quoteTable } from './sql.js';
 import { MysqlStateStore } from './state.js';
 import { keyCollation, MysqlWriter } from './write.js';
@@ -69,6 +70,16 @@ export class MysqlDialect implements Dialect {
       // A streamed result left half-read cannot be ended politely: the socket goes.
       if (clean || spec.key.length > 0) await endQuietly(session.conn);
       else session.conn.destroy();
+    }
+  }
+
+  async *readKeyedBatches(spec: ReadSpec): AsyncGenerator<Batch> {
+    const session = await this.connect();
+    try {
+      yield* readKeysetWire(session.conn, spec);
+    } finally {
+      this.sessions.delete(session);
+      await endQuietly(session.conn);
     }
   }
 

@@ -5,6 +5,7 @@ import type { Column, Row } from '../../convert/value.js';
 import type { ReadSpec, RowSource } from '../dialect.js';
 import { encoderFor, rowDecoder, selectExpr } from './codec.js';
 import { quoteIdent, quoteTable } from './sql.js';
+import { type CoreConnection, queryWire, WireBatch } from './wire.js';
 
 /** Every field as the server's raw bytes; codec.ts decodes them per column. */
 const RAW = { rowsAsArray: true, typeCast: false } as const;
@@ -65,6 +66,24 @@ export async function* readKeyset(conn: mysql.Connection, spec: ReadSpec): Async
     if (rows.length < spec.batchSize) return;
     const last = rows[rows.length - 1]!;
     after = spec.key.map((i) => last[i] ?? null);
+  }
+}
+
+/**
+ * Keyset pages kept as the text protocol sent them (WireBatch): decoded only when asked for, or transcoded
+ * for the target without being decoded (db/bridge/).
+ */
+export async function* readKeysetWire(conn: mysql.Connection, spec: ReadSpec): AsyncGenerator<WireBatch> {
+  const decode = rowDecoder(spec.columns) as (raw: (Buffer | null)[]) => Row;
+  const core = (conn as unknown as { connection: CoreConnection }).connection;
+  let after = spec.after;
+  for (;;) {
+    const wire = await queryWire(core, keysetSql(spec, after));
+    if (wire.count === 0) return;
+    const batch = new WireBatch(wire, spec.columns.length, decode);
+    yield batch;
+    if (wire.count < spec.batchSize) return;
+    after = spec.key.map((i) => batch.last[i] ?? null);
   }
 }
 
