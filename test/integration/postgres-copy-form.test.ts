@@ -7,8 +7,9 @@ import { canonicalJson } from '../../src/convert/json-canonical.js';
 import { rowJsonEncoder } from '../../src/convert/row-json.js';
 import type { Row } from '../../src/convert/value.js';
 import { type CheckpointUpdate, rowsBatch } from '../../src/db/dialect.js';
+import { copyEncoderFor } from '../../src/db/postgres/codec.js';
 import { PostgresDialect } from '../../src/db/postgres/index.js';
-import { jsonbText } from '../../src/db/postgres/jsonb-form.js';
+import { type ByteOut, JsonbCopyWriter, jsonbText } from '../../src/db/postgres/jsonb-form.js';
 import { copyOut } from '../../src/db/postgres/read.js';
 import { createPgDatabase, type PgTestDatabase } from '../helpers/databases.js';
 
@@ -151,6 +152,56 @@ describe('PostgreSQL COPY output form', () => {
     // The server rewrites exponents (so the text would differ: the check then compares values).
     const exp = await db.client.query<{ t: string }>(`SELECT '{"a": 1e2}'::jsonb::text AS t`);
     expect(exp.rows[0]!.t).toBe('{"a": 100}');
+  });
+
+  it('writes jsonb from UTF-8 bytes exactly as the string path encodes it, or leaves it to that path', () => {
+    const encode = copyEncoderFor({ kind: 'json', dbType: 'jsonb' });
+    const writer = new JsonbCopyWriter();
+    const out: ByteOut = {
+      buf: Buffer.alloc(16),
+      at: 0,
+      ensure(n) {
+        if (this.at + n > this.buf.length) {
+          const grown = Buffer.alloc((this.at + n) * 2);
+          this.buf.copy(grown, 0, 0, this.at);
+          this.buf = grown;
+        }
+      },
+    };
+    const random = Array.from({ length: 600 }, (_, i) => randomJson(i + 1));
+    const cut = random.slice(0, 100).map((d) => d.slice(0, Math.floor(d.length / 2)));
+    const docs = [...SPELLED, ...AS_WRITTEN, ...random, ...cut, '', '  ', '-', '[-', '"\\', '{"a":1,}'];
+    let written = 0;
+    // Each document alone, and between other bytes: nothing past its end may be read as part of it.
+    for (const [prefix, suffix] of [
+      ['', ''],
+      ['xx', ']}0"e5'],
+    ] as const) {
+      for (const doc of docs) {
+        const bytes = Buffer.from(`${prefix}${doc}${suffix}`, 'utf8');
+        const start = Buffer.byteLength(prefix);
+        out.at = 3;
+        const ok = writer.write(bytes, start, bytes.length - Buffer.byteLength(suffix), out);
+        if (ok) {
+          written++;
+          expect(out.buf.toString('utf8', 3, out.at), doc).toBe(encode(doc));
+        } else expect(out.at).toBe(3);
+      }
+    }
+    // The string path is left only the rarer forms (keys with escapes: about half the random documents).
+    expect(written).toBeGreaterThan(900);
+    for (const doc of SPELLED.slice(0, 3)) {
+      out.at = 0;
+      expect(writer.write(Buffer.from(doc), 0, Buffer.byteLength(doc), out), doc).toBe(true);
+    }
+    for (const doc of ['{"a": 1e2}', '{"a": "\\u0000"}', '{"a": 1, "a": 2}', '{"\\n": 1}', '[1,]']) {
+      out.at = 0;
+      expect(writer.write(Buffer.from(doc), 0, Buffer.byteLength(doc), out), doc).toBe(false);
+    }
+    // Not UTF-8: left to the string path (which decodes it as the row path does).
+    const bad = Buffer.from([0x22, 0xc3, 0x28, 0x22]);
+    out.at = 0;
+    expect(writer.write(bad, 0, bad.length, out)).toBe(false);
   });
 
   it('writes encoded rows the target prints back byte for byte; a value the target changes is caught', async () => {

@@ -22,6 +22,7 @@ import { type Batch, type Dialect, rowsBatch, type WireRows } from '../dialect.j
 import { decoderFor, rowDecoder as mysqlRowDecoder } from '../mysql/codec.js';
 import { fieldLength, wireFields } from '../mysql/wire.js';
 import { type CopyEncoder, copyEncoderFor } from '../postgres/codec.js';
+import { JsonbCopyWriter, utf8SequenceLength } from '../postgres/jsonb-form.js';
 import { CopyBatch, rowDecoder as pgRowDecoder, typeSignature } from '../postgres/read.js';
 
 /** Writes a field's bytes `data[start, end)` (not NULL) at `out`; false: not written (see above). */
@@ -42,7 +43,13 @@ class Out {
   }
   copy(data: Buffer, start: number, end: number): void {
     this.ensure(end - start);
-    this.at += data.copy(this.buf, this.at, start, end);
+    if (end - start > 32) this.at += data.copy(this.buf, this.at, start, end);
+    else {
+      const buf = this.buf;
+      let at = this.at;
+      for (let i = start; i < end; i++) buf[at++] = data[i]!;
+      this.at = at;
+    }
   }
   byte(b: number): void {
     this.ensure(1);
@@ -80,7 +87,10 @@ export function mysqlToPostgres(
 ): Transcoder | null {
   const paths: FieldPath[] = [];
   for (let i = 0; i < source.length; i++) {
-    const path = fastPath(source[i]!, target[i]!) ?? valuePath(source[i]!, target[i]!, converters[i]!);
+    const [from, to] = [source[i]!, target[i]!];
+    const value = valuePath(from, to, converters[i]!);
+    const path =
+      from.kind === 'json' && isJsonb(to) && value ? jsonbPath(value) : (fastPath(from, to) ?? value);
     if (!path) return null;
     paths.push(path);
   }
@@ -273,7 +283,7 @@ function textPath(to: Column): FieldPath | null {
         chars++;
         continue;
       }
-      const n = utf8Length(data, i, end);
+      const n = utf8SequenceLength(data, i, end);
       if (n === 0) return false;
       for (let k = 0; k < n; k++) buf[at++] = data[i + k]!;
       i += n;
@@ -285,24 +295,14 @@ function textPath(to: Column): FieldPath | null {
   };
 }
 
-/** The length of the well-formed UTF-8 sequence at `i` (2–4), or 0 when it is not one. */
-function utf8Length(data: Buffer, i: number, end: number): number {
-  const c = data[i]!;
-  const cont = (k: number) => i + k < end && (data[i + k]! & 0xc0) === 0x80;
-  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
-  if (c >= 0xe0 && c <= 0xef) {
-    const d = data[i + 1]!;
-    if (c === 0xe0 && d < 0xa0) return 0;
-    if (c === 0xed && d > 0x9f) return 0;
-    return cont(1) && cont(2) ? 3 : 0;
-  }
-  if (c >= 0xf0 && c <= 0xf4) {
-    const d = data[i + 1]!;
-    if (c === 0xf0 && d < 0x90) return 0;
-    if (c === 0xf4 && d > 0x8f) return 0;
-    return cont(1) && cont(2) && cont(3) ? 4 : 0;
-  }
-  return 0;
+function isJsonb(to: Column): boolean {
+  return to.kind === 'json' && to.dbType.trim().toLowerCase() === 'jsonb';
+}
+
+/** JSON into jsonb: its bytes rewritten in jsonb's output form (JsonbCopyWriter), else the value path. */
+function jsonbPath(value: FieldPath): FieldPath {
+  const writer = new JsonbCopyWriter();
+  return (data, start, end, out) => writer.write(data, start, end, out) || value(data, start, end, out);
 }
 
 /** The target keeps microseconds (no fraction check to make). */
