@@ -256,7 +256,11 @@ export class JsonbCopyWriter {
     this.out = out;
     const at = out.at;
     this.top = 0;
-    const ok = this.value(0) && (this.space(), this.i === end);
+    let ok = this.value(0);
+    if (ok) {
+      this.space();
+      ok = this.i === end;
+    }
     if (!ok) out.at = at;
     return ok;
   }
@@ -390,10 +394,16 @@ export class JsonbCopyWriter {
   }
 
   private codePoint(cp: number): void {
-    if (cp === 34 || cp === 92) return this.escape(cp);
+    if (cp === 34 || cp === 92) {
+      this.escape(cp);
+      return;
+    }
     if (cp < 0x20) {
       const short = SHORT_LETTER[cp];
-      if (short) return this.escape(short);
+      if (short) {
+        this.escape(short);
+        return;
+      }
       this.escape(117);
       const hex = cp.toString(16).padStart(4, '0');
       for (let k = 0; k < 4; k++) this.put(hex.charCodeAt(k));
