@@ -606,6 +606,48 @@ describe('migrate run: type fidelity across MySQL and PostgreSQL', () => {
     ]);
   });
 
+  it('mysql -> pg: the source connections killed mid-run: the chunk resumes from its checkpoint, the copy is exact', async () => {
+    const my = await mysqlDb('types my2pg killconn');
+    const pg = await pgDb('types my2pg killconn dst');
+    await my.conn.query(`CREATE TABLE o (id int PRIMARY KEY, at datetime(6), j json, note text);
+      INSERT INTO o SELECT seq, TIMESTAMPADD(SECOND, seq, '2024-01-01'), CONCAT('{"n": ', seq, '}'),
+        REPEAT('x', seq % 50) FROM seq_1_to_100000;`);
+    await pg.client.query('CREATE TABLE o (id int PRIMARY KEY, at timestamptz, j jsonb, note text)');
+    const file = plan(my.url, pg.url, '  - source: o\n    batchSize: 1000\n', 'killconn');
+    const running = startCli(['run', file, '--no-progress']);
+    let kills = 0;
+    const [{ db }] = await mysqlRows(my, 'SELECT DATABASE() AS db');
+    for (let i = 0; i < 200 && kills === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const copied = await pg.client.query<{ n: string }>('SELECT count(*) AS n FROM o');
+      if (Number(copied.rows[0]!.n) < 5000) continue;
+      const victims = await mysqlRows(
+        my,
+        `SELECT id FROM information_schema.processlist WHERE db = '${db}' AND id <> CONNECTION_ID()`,
+      );
+      for (const v of victims) {
+        await my.conn.query(`KILL CONNECTION ${Number(v.id)}`).catch(() => undefined);
+        kills++;
+      }
+    }
+    const first = await running.done;
+    expect(kills).toBeGreaterThan(0);
+    // The reader's lost connection retries the chunk from its checkpoint (the batch in flight rolled back).
+    expect(first.stderr).toMatch(/connection lost .*retrying chunk 0 from its checkpoint/);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await run(file);
+    expect(second.code, second.stderr).toBe(0);
+    await my.conn.query('SET SESSION group_concat_max_len = 1073741824');
+    const [{ n, h }] = await mysqlRows(
+      my,
+      "SELECT CAST(count(*) AS CHAR) AS n, MD5(GROUP_CONCAT(id, ':', note ORDER BY id SEPARATOR ',')) AS h FROM o",
+    );
+    const target = await pg.client.query<{ n: string; h: string }>(
+      "SELECT count(*) AS n, md5(string_agg(id || ':' || note, ',' ORDER BY id)) AS h FROM o",
+    );
+    expect(target.rows[0]).toEqual({ n, h });
+  });
+
   it('mysql -> pg: BIGINT UNSIGNED max into bigint, NUL in text, TIME beyond a day: errors naming table, key, column', async () => {
     const my = await mysqlDb('types my2pg bad');
     const pg = await pgDb('types my2pg bad dst');
