@@ -616,7 +616,7 @@ describe('migrate run: type fidelity across MySQL and PostgreSQL', () => {
     const file = plan(my.url, pg.url, '  - source: o\n    batchSize: 1000\n', 'killconn');
     const running = startCli(['run', file, '--no-progress']);
     let kills = 0;
-    const [{ db }] = await mysqlRows(my, 'SELECT DATABASE() AS db');
+    const db = (await mysqlRows(my, 'SELECT DATABASE() AS db'))[0]!.db as string;
     for (let i = 0; i < 200 && kills === 0; i++) {
       await new Promise((r) => setTimeout(r, 50));
       const copied = await pg.client.query<{ n: string }>('SELECT count(*) AS n FROM o');
@@ -638,14 +638,16 @@ describe('migrate run: type fidelity across MySQL and PostgreSQL', () => {
     const second = await run(file);
     expect(second.code, second.stderr).toBe(0);
     await my.conn.query('SET SESSION group_concat_max_len = 1073741824');
-    const [{ n, h }] = await mysqlRows(
-      my,
-      "SELECT CAST(count(*) AS CHAR) AS n, MD5(GROUP_CONCAT(id, ':', note ORDER BY id SEPARATOR ',')) AS h FROM o",
-    );
+    const source = (
+      await mysqlRows(
+        my,
+        "SELECT CAST(count(*) AS CHAR) AS n, MD5(GROUP_CONCAT(id, ':', note ORDER BY id SEPARATOR ',')) AS h FROM o",
+      )
+    )[0]!;
     const target = await pg.client.query<{ n: string; h: string }>(
       "SELECT count(*) AS n, md5(string_agg(id || ':' || note, ',' ORDER BY id)) AS h FROM o",
     );
-    expect(target.rows[0]).toEqual({ n, h });
+    expect(target.rows[0]).toEqual({ n: source.n, h: source.h });
   });
 
   it('mysql -> pg: BIGINT UNSIGNED max into bigint, NUL in text, TIME beyond a day: errors naming table, key, column', async () => {
