@@ -20,7 +20,7 @@ import { type Converter, intRange, ValueError } from '../../convert/convert.js';
 import type { Column, Row } from '../../convert/value.js';
 import { type Batch, type Dialect, rowsBatch, type WireRows } from '../dialect.js';
 import { decoderFor, rowDecoder as mysqlRowDecoder } from '../mysql/codec.js';
-import { fieldLength, wireFields } from '../mysql/wire.js';
+import { fieldLength, headerBytes, wireFields } from '../mysql/wire.js';
 import { type CopyEncoder, copyEncoderFor } from '../postgres/codec.js';
 import { JsonbCopyWriter, utf8SequenceLength } from '../postgres/jsonb-form.js';
 import { CopyBatch, rowDecoder as pgRowDecoder, typeSignature } from '../postgres/read.js';
@@ -109,15 +109,16 @@ export function mysqlToPostgres(
         let f = 0;
         for (; f < width; f++) {
           if (f > 0) out.byte(9);
-          if (data[at] === 0xfb) {
+          const tag = data[at]!;
+          if (tag === 0xfb) {
             at++;
             out.ensure(2);
             out.buf[out.at++] = 92;
             out.buf[out.at++] = 78;
             continue;
           }
-          const [length, start] = fieldLength(data, at);
-          at = start + length;
+          const start = at + headerBytes(tag);
+          at = start + (tag < 0xfb ? tag : fieldLength(data, at));
           if (!paths[f]!(data, start, at, out)) break;
         }
         if (f === width) {
@@ -311,15 +312,23 @@ function keepsMicros(to: Column): boolean {
   return !m || Number(m[1]) >= 6;
 }
 
-/** `d` is YYYY-MM-DD at `i` with no zero year, month or day (zero dates go the row path). */
+/** Where the digits of `YYYY-MM-DD` are, and those of `HH:MM:SS` after it. */
+const DATE_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9];
+const TIME_DIGITS = [11, 12, 14, 15, 17, 18];
+
+function isDigitAt(data: Buffer, i: number): boolean {
+  const c = data[i]!;
+  return c >= ZERO && c <= NINE;
+}
+
+/** `data` holds YYYY-MM-DD at `i` with no zero year, month or day (zero dates go the row path). */
 function plainDate(data: Buffer, i: number): boolean {
-  for (const k of [0, 1, 2, 3, 5, 6, 8, 9]) {
-    const c = data[i + k]!;
-    if (c < ZERO || c > NINE) return false;
-  }
+  for (const k of DATE_DIGITS) if (!isDigitAt(data, i + k)) return false;
   if (data[i + 4] !== MINUS || data[i + 7] !== MINUS) return false;
-  const zero = (a: number, b: number) => data[i + a] === ZERO && data[i + b] === ZERO;
-  return !(zero(0, 1) && zero(2, 3)) && !zero(5, 6) && !zero(8, 9);
+  const zeroYear = data[i] === ZERO && data[i + 1] === ZERO && data[i + 2] === ZERO && data[i + 3] === ZERO;
+  const zeroMonth = data[i + 5] === ZERO && data[i + 6] === ZERO;
+  const zeroDay = data[i + 8] === ZERO && data[i + 9] === ZERO;
+  return !zeroYear && !zeroMonth && !zeroDay;
 }
 
 /** DATE as printed. */
@@ -335,10 +344,7 @@ function timestampPath(zone: boolean): FieldPath {
     const length = end - start;
     if (length < 19 || length === 20 || length > 26 || !plainDate(data, start)) return false;
     if (data[start + 10] !== 32 || data[start + 13] !== 58 || data[start + 16] !== 58) return false;
-    for (const k of [11, 12, 14, 15, 17, 18]) {
-      const c = data[start + k]!;
-      if (c < ZERO || c > NINE) return false;
-    }
+    for (const k of TIME_DIGITS) if (!isDigitAt(data, start + k)) return false;
     let last = start + 19;
     if (length > 19) {
       if (data[start + 19] !== DOT) return false;

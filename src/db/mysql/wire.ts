@@ -89,21 +89,26 @@ export function wireFields(rows: WireRows, i: number, width: number): (Buffer | 
       at++;
       continue;
     }
-    const [length, start] = fieldLength(data, at);
-    out[f] = data.subarray(start, start + length);
-    at = start + length;
+    const start = at + headerBytes(tag);
+    at = start + fieldLength(data, at);
+    out[f] = data.subarray(start, at);
   }
   return out;
 }
 
-/** The length of the length-coded field at `at`, and where its bytes start (not for NULL, 0xfb). */
-export function fieldLength(data: Buffer, at: number): [number, number] {
+/** The length of the length-coded field at `at` (not for NULL, 0xfb). */
+export function fieldLength(data: Buffer, at: number): number {
   const tag = data[at]!;
-  if (tag < 0xfb) return [tag, at + 1];
-  if (tag === 0xfc) return [data[at + 1]! | (data[at + 2]! << 8), at + 3];
-  if (tag === 0xfd) return [data[at + 1]! | (data[at + 2]! << 8) | (data[at + 3]! << 16), at + 4];
+  if (tag < 0xfb) return tag;
+  if (tag === 0xfc) return data[at + 1]! | (data[at + 2]! << 8);
+  if (tag === 0xfd) return data[at + 1]! | (data[at + 2]! << 8) | (data[at + 3]! << 16);
   // 0xfe: 8 bytes; a field is far below 2^53 bytes.
-  return [data.readUInt32LE(at + 1) + data.readUInt32LE(at + 5) * 2 ** 32, at + 9];
+  return data.readUInt32LE(at + 1) + data.readUInt32LE(at + 5) * 2 ** 32;
+}
+
+/** The bytes of a field's length header with first byte `tag` (not for NULL, 0xfb). */
+export function headerBytes(tag: number): number {
+  return tag < 0xfb ? 1 : tag === 0xfc ? 3 : tag === 0xfd ? 4 : 9;
 }
 
 /** A batch of rows as the text protocol sent them (not empty): first and last rows decoded, the rest on demand. */

@@ -583,19 +583,23 @@ function compareKeys(d: Buffer, a: number, aEnd: number, b: number, bEnd: number
 /** The length of the well-formed UTF-8 sequence at `i` (2–4), or 0 when it is not one. */
 export function utf8SequenceLength(data: Buffer, i: number, end: number): number {
   const c = data[i]!;
-  const cont = (k: number) => i + k < end && (data[i + k]! & 0xc0) === 0x80;
-  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c >= 0xc2 && c <= 0xdf) return continues(data, i + 1, end) ? 2 : 0;
   if (c >= 0xe0 && c <= 0xef) {
     const d = data[i + 1]!;
     if (c === 0xe0 && d < 0xa0) return 0;
     if (c === 0xed && d > 0x9f) return 0;
-    return cont(1) && cont(2) ? 3 : 0;
+    return continues(data, i + 1, end) && continues(data, i + 2, end) ? 3 : 0;
   }
   if (c >= 0xf0 && c <= 0xf4) {
     const d = data[i + 1]!;
     if (c === 0xf0 && d < 0x90) return 0;
     if (c === 0xf4 && d > 0x8f) return 0;
-    return cont(1) && cont(2) && cont(3) ? 4 : 0;
+    return continues(data, i + 1, end) && continues(data, i + 2, end) && continues(data, i + 3, end) ? 4 : 0;
   }
   return 0;
+}
+
+/** A UTF-8 continuation byte at `j`, before `end`. */
+function continues(data: Buffer, j: number, end: number): boolean {
+  return j < end && (data[j]! & 0xc0) === 0x80;
 }
