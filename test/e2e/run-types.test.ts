@@ -7,11 +7,17 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
-import { runCli, startCli, writePlan } from '../helpers/cli.js';
+import { ndjson, runCli, startCli, writePlan } from '../helpers/cli.js';
 import type { MysqlTestDatabase } from '../helpers/databases.js';
 import { scopedDatabases } from '../helpers/scoped-databases.js';
 
 const { pgDb, mysqlDb } = scopedDatabases();
+
+/** A line of `--json` output: the fields these tests read. */
+interface RunEvent {
+  event: string;
+  tables?: { counts: object }[];
+}
 
 function plan(source: string, target: string, tables: string, name = 'types'): string {
   return writePlan(`version: 1
@@ -591,13 +597,10 @@ describe('migrate run: type fidelity across MySQL and PostgreSQL', () => {
     );
     const result = await runCli(['run', file, '--no-progress', '--json']);
     expect(result.code, result.stderr).toBe(3);
-    const events = result.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
-    const summary = events.find((e) => e.event === 'summary');
+    const events = ndjson<RunEvent>(result.stdout);
+    const summary = events.find((e) => e.event === 'summary')!;
     // 2.50 and 2.5 are the same JSON number: o's trigger changed only the spelling.
-    expect(summary.tables.map((t: { counts: object }) => t.counts)).toMatchObject([
+    expect(summary.tables!.map((t) => t.counts)).toMatchObject([
       { read: 3000, written: 3000, verified: 3000, mismatches: 0 },
       { read: 3000, written: 3000, verified: 2999, mismatches: 1 },
     ]);
@@ -687,19 +690,14 @@ describe('migrate run: type fidelity across MySQL and PostgreSQL', () => {
     );
     const skipped = await runCli(['run', file, '--no-progress', '--json']);
     expect(skipped.code, skipped.stderr).toBe(0);
-    const summary = skipped.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
-      .find((e) => e.event === 'summary');
-    expect(summary.tables.map((t: { counts: object }) => t.counts)).toMatchObject([
+    const summary = ndjson<RunEvent>(skipped.stdout).find((e) => e.event === 'summary')!;
+    expect(summary.tables!.map((t) => t.counts)).toMatchObject([
       { read: 3003, written: 3001, skipped: 2, verified: 3001, mismatches: 0 },
       { read: 3001, written: 3000, skipped: 1, verified: 3000, mismatches: 0 },
     ]);
-    const rejects = readFileSync(join(dirname(file), 'bad-skip.rejects.ndjson'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { key: string; column: string });
+    const rejects = ndjson<{ key: string; column: string }>(
+      readFileSync(join(dirname(file), 'bad-skip.rejects.ndjson'), 'utf8'),
+    );
     expect(rejects.map((r) => [r.key, r.column])).toEqual([
       ['id=2', 'u'],
       ['id=5000', 'u'],
@@ -762,10 +760,9 @@ describe('migrate run: type fidelity across MySQL and PostgreSQL', () => {
     const file = plan(pg.url, my.url, '  - source: bad\n    invalid: skip\n', 'bad-skip');
     const skipped = await run(file);
     expect(skipped.code).toBe(0);
-    const rejects = readFileSync(join(dirname(file), 'bad-skip.rejects.ndjson'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { key: string; column: string; error: string });
+    const rejects = ndjson<{ key: string; column: string; error: string }>(
+      readFileSync(join(dirname(file), 'bad-skip.rejects.ndjson'), 'utf8'),
+    );
     expect(rejects.map((r) => [r.key, r.column])).toEqual([
       ['id=1', 'd'],
       ['id=2', 'd'],

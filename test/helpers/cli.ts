@@ -58,3 +58,11 @@ export function writePlan(text: string, name = 'plan.yaml'): string {
   writeFileSync(file, text);
   return file;
 }
+
+/** Newline-delimited JSON (`--json` output, report files): one parsed value per line. */
+export function ndjson<T>(text: string): T[] {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as T);
+}

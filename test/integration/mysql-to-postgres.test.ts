@@ -1,7 +1,7 @@
 // The MySQL -> PostgreSQL transcoder against the row path: a MariaDB table of awkward values read as wire
 // batches, transcoded, must give exactly the COPY text of decoding, converting and encoding its rows, with
 // the same rows rejected and the same zero dates counted — and must take its fast paths for plain values.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { converterFor, ValueError } from '../../src/convert/convert.js';
 import type { Row } from '../../src/convert/value.js';
 import { mysqlToPostgres } from '../../src/db/bridge/mysql-to-postgres.js';
@@ -11,17 +11,9 @@ import type { WireBatch } from '../../src/db/mysql/wire.js';
 import { copyEncoderFor } from '../../src/db/postgres/codec.js';
 import { PostgresDialect } from '../../src/db/postgres/index.js';
 import { encodeCopyText } from '../../src/db/postgres/write.js';
-import {
-  createMysqlDatabase,
-  createPgDatabase,
-  type MysqlTestDatabase,
-  type PgTestDatabase,
-} from '../helpers/databases.js';
+import { scopedDatabases } from '../helpers/scoped-databases.js';
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
+const { pgDb, mysqlDb } = scopedDatabases();
 
 const MYSQL_SQL = `SET SESSION sql_mode = '';
 CREATE TABLE t (id int PRIMARY KEY, i bigint, u bigint unsigned, s smallint, b tinyint(1), d decimal(12,2),
@@ -62,90 +54,92 @@ const PG_SQL = `CREATE TABLE t (id int PRIMARY KEY, i bigint, u bigint, s smalli
 
 describe('MySQL -> PostgreSQL transcoder', () => {
   it('gives exactly the row path’s COPY text, rejects and zero-date counts, taking the fast paths', async () => {
-    const my: MysqlTestDatabase = await createMysqlDatabase('transcode src');
-    cleanup.push(() => my.drop());
-    const pg: PgTestDatabase = await createPgDatabase('transcode dst');
-    cleanup.push(() => pg.drop());
+    const my = await mysqlDb('transcode src');
+    const pg = await pgDb('transcode dst');
     await my.conn.query(MYSQL_SQL);
     await pg.client.query(PG_SQL);
     const source = new MysqlDialect(my.url);
     const target = new PostgresDialect(pg.url);
-    cleanup.push(
-      () => source.close(),
-      () => target.close(),
-    );
-    const from = (await source.describeTable({ schema: null, name: 't' }))!;
-    const to = (await target.describeTable({ schema: 'public', name: 't' }))!;
-
-    for (const zeroDates of ['null', 'error'] as const) {
-      const nulled = { transcoded: 0, rows: 0 };
-      let which: 'transcoded' | 'rows' = 'transcoded';
-      const converters = from.columns.map((c, i) =>
-        converterFor(c, to.columns[i]!, {
-          zeroDates,
-          target: 'postgres',
-          onZeroDateNull: () => nulled[which]++,
-        }),
-      );
-      expect(converters.every((c) => c !== null)).toBe(true);
-      const convert = (row: Row): Row | null => {
-        try {
-          return row.map((v, i) => converters[i]!(v));
-        } catch (error) {
-          if (error instanceof ValueError) return null;
-          throw error;
-        }
-      };
-      const transcoder = mysqlToPostgres(
-        from.columns,
-        to.columns,
-        converters.map((c) => c!),
-      )!;
-      expect(transcoder).not.toBeNull();
-      const encoders = to.columns.map(copyEncoderFor);
-      const spec: ReadSpec = {
-        from: { kind: 'table', ref: from.ref },
-        columns: from.columns,
-        key: [0],
-        batchSize: 500,
-        after: null,
-      };
-      let batches = 0;
-      let slow = 0;
-      let rejected = { transcoded: 0, rows: 0 };
-      for await (const batch of source.readKeyedBatches(spec)) {
-        const wire = (batch as WireBatch).wire;
-        expect(wire).toBeDefined();
-        batches++;
-        which = 'transcoded';
-        const got = transcoder.transcode(wire, (row) => {
-          slow++;
-          const converted = convert(row);
-          if (!converted) rejected.transcoded++;
-          return converted;
-        });
-        which = 'rows';
-        const rows: Row[] = [];
-        for (const row of batch.rows()) {
-          const converted = convert(row);
-          if (converted) rows.push(converted);
-          else rejected.rows++;
-        }
-        const want = rows.length ? encodeCopyText(rows, encoders) : Buffer.alloc(0);
-        const text = got.copyText?.text ?? Buffer.alloc(0);
-        expect(text.toString('utf8')).toBe(want.toString('utf8'));
-        expect(text.equals(want)).toBe(true);
-        expect(got.count).toBe(rows.length);
-      }
-      expect(batches).toBe(3);
-      expect(rejected.transcoded).toBe(rejected.rows);
-      expect(rejected.rows).toBeGreaterThan(0);
-      expect(nulled.transcoded).toBe(nulled.rows);
-      if (zeroDates === 'null') expect(nulled.rows).toBeGreaterThan(0);
-      // Most rows never leave the fast paths: only those with an odd value are decoded.
-      expect(slow).toBeGreaterThan(0);
-      expect(slow).toBeLessThan(1200 / 3);
-      rejected = { transcoded: 0, rows: 0 };
+    try {
+      await checkTranscoder(source, target);
+    } finally {
+      await Promise.all([source.close(), target.close()]);
     }
   });
 });
+
+/** The transcoder of table t against the row path, under both zeroDates settings. */
+async function checkTranscoder(source: MysqlDialect, target: PostgresDialect): Promise<void> {
+  const from = (await source.describeTable({ schema: null, name: 't' }))!;
+  const to = (await target.describeTable({ schema: 'public', name: 't' }))!;
+
+  for (const zeroDates of ['null', 'error'] as const) {
+    const nulled = { transcoded: 0, rows: 0 };
+    let which: 'transcoded' | 'rows' = 'transcoded';
+    const converters = from.columns.map((c, i) =>
+      converterFor(c, to.columns[i]!, {
+        zeroDates,
+        target: 'postgres',
+        onZeroDateNull: () => nulled[which]++,
+      }),
+    );
+    expect(converters.every((c) => c !== null)).toBe(true);
+    const convert = (row: Row): Row | null => {
+      try {
+        return row.map((v, i) => converters[i]!(v));
+      } catch (error) {
+        if (error instanceof ValueError) return null;
+        throw error;
+      }
+    };
+    const transcoder = mysqlToPostgres(
+      from.columns,
+      to.columns,
+      converters.map((c) => c!),
+    )!;
+    expect(transcoder).not.toBeNull();
+    const encoders = to.columns.map(copyEncoderFor);
+    const spec: ReadSpec = {
+      from: { kind: 'table', ref: from.ref },
+      columns: from.columns,
+      key: [0],
+      batchSize: 500,
+      after: null,
+    };
+    let batches = 0;
+    let slow = 0;
+    const rejected = { transcoded: 0, rows: 0 };
+    for await (const batch of source.readKeyedBatches(spec)) {
+      const wire = (batch as WireBatch).wire;
+      expect(wire).toBeDefined();
+      batches++;
+      which = 'transcoded';
+      const got = transcoder.transcode(wire, (row) => {
+        slow++;
+        const converted = convert(row);
+        if (!converted) rejected.transcoded++;
+        return converted;
+      });
+      which = 'rows';
+      const rows: Row[] = [];
+      for (const row of batch.rows()) {
+        const converted = convert(row);
+        if (converted) rows.push(converted);
+        else rejected.rows++;
+      }
+      const want = rows.length ? encodeCopyText(rows, encoders) : Buffer.alloc(0);
+      const text = got.copyText?.text ?? Buffer.alloc(0);
+      expect(text.toString('utf8')).toBe(want.toString('utf8'));
+      expect(text.equals(want)).toBe(true);
+      expect(got.count).toBe(rows.length);
+    }
+    expect(batches).toBe(3);
+    expect(rejected.transcoded).toBe(rejected.rows);
+    expect(rejected.rows).toBeGreaterThan(0);
+    expect(nulled.transcoded).toBe(nulled.rows);
+    if (zeroDates === 'null') expect(nulled.rows).toBeGreaterThan(0);
+    // Most rows never leave the fast paths: only those with an odd value are decoded.
+    expect(slow).toBeGreaterThan(0);
+    expect(slow).toBeLessThan(1200 / 3);
+  }
+}

@@ -2,32 +2,17 @@
 // can compare the text sent with the text the target prints. Against the real server: jsonb spelled as
 // jsonb_out spells it (or left as written where that cannot be told), and batches of every kind, in the forms
 // MySQL conversions give them, printed back byte for byte; a value the target changes is still caught.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/convert/json-canonical.js';
 import { rowJsonEncoder } from '../../src/convert/row-json.js';
 import type { Row } from '../../src/convert/value.js';
-import { type CheckpointUpdate, rowsBatch } from '../../src/db/dialect.js';
+import { rowsBatch } from '../../src/db/dialect.js';
 import { copyEncoderFor } from '../../src/db/postgres/codec.js';
-import { PostgresDialect } from '../../src/db/postgres/index.js';
 import { type ByteOut, JsonbCopyWriter, jsonbText } from '../../src/db/postgres/jsonb-form.js';
 import { copyOut } from '../../src/db/postgres/read.js';
-import { createPgDatabase, type PgTestDatabase } from '../helpers/databases.js';
+import { checkpointOf, scopedPgDialects, stateSql } from '../helpers/pg-writer.js';
 
-const dbs: PgTestDatabase[] = [];
-const dialects: PostgresDialect[] = [];
-afterEach(async () => {
-  await Promise.all(dialects.splice(0).map((d) => d.close()));
-  await Promise.all(dbs.splice(0).map((d) => d.drop()));
-});
-
-async function setup(name: string, sql: string): Promise<{ db: PgTestDatabase; dialect: PostgresDialect }> {
-  const db = await createPgDatabase(name);
-  dbs.push(db);
-  await db.client.query(sql);
-  const dialect = new PostgresDialect(db.url);
-  dialects.push(dialect);
-  return { db, dialect };
-}
+const setup = scopedPgDialects();
 
 /** Documents jsonbText spells exactly as the server does. */
 const SPELLED = [
@@ -86,28 +71,6 @@ function randomJson(seed: number): string {
   };
   return value(0);
 }
-
-function checkpointOf(table: string): CheckpointUpdate {
-  return {
-    plan: 'p',
-    table,
-    chunk: 0,
-    owner: 'me',
-    lastKey: '[]',
-    rowsRead: 0,
-    rowsWritten: 0,
-    mismatches: 0,
-    skipped: 0,
-    done: false,
-    leaseMs: 60_000,
-  };
-}
-
-const STATE_SQL = `CREATE TABLE state (plan text, table_name text, chunk int, status text, last_key text,
-  warmed_key text, rows_read bigint DEFAULT 0, rows_written bigint DEFAULT 0, mismatches bigint DEFAULT 0,
-  skipped bigint DEFAULT 0, lease_owner text, lease_expires timestamptz, updated_at timestamptz);
-  INSERT INTO state (plan, table_name, chunk, lease_owner) VALUES ('p', 'a', 0, 'me'), ('p', 'b', 0, 'me'),
-  ('p', 'c', 0, 'me');`;
 
 const KINDS_SQL = (name: string) => `CREATE TABLE ${name} (id bigint PRIMARY KEY, n numeric(12,2),
   ts timestamptz, t timestamp, note text, ok boolean, j jsonb, js json, u uuid, b bytea, d date, f float8);`;
@@ -207,7 +170,7 @@ describe('PostgreSQL COPY output form', () => {
   it('writes encoded rows the target prints back byte for byte; a value the target changes is caught', async () => {
     const { db, dialect } = await setup(
       'pg copy form',
-      `${KINDS_SQL('a')} ${KINDS_SQL('b')} ${KINDS_SQL('c')} ${STATE_SQL}
+      `${KINDS_SQL('a')} ${KINDS_SQL('b')} ${KINDS_SQL('c')} ${stateSql('a', 'b', 'c')}
        CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS
          $$ BEGIN IF NEW.id = 7000000049 THEN NEW.note := 'changed'; END IF; RETURN NEW; END $$;
        CREATE TRIGGER bump BEFORE INSERT ON c FOR EACH ROW EXECUTE FUNCTION bump();`,

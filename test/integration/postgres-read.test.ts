@@ -3,29 +3,15 @@
 // composite keys of awkward text; the read-back by key list must find keys that need quoting; and a batch
 // read from one table and written unchanged to another (its COPY text sent on as it is) must arrive exact.
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rowJsonEncoder } from '../../src/convert/row-json.js';
 import type { Row } from '../../src/convert/value.js';
-import type { Batch, CheckpointUpdate, ReadSpec } from '../../src/db/dialect.js';
-import { PostgresDialect } from '../../src/db/postgres/index.js';
+import type { Batch, ReadSpec } from '../../src/db/dialect.js';
 import { copyOut, copyOutDiffers, rowDecoder } from '../../src/db/postgres/read.js';
-import { createPgDatabase, type PgTestDatabase } from '../helpers/databases.js';
+import type { PgTestDatabase } from '../helpers/databases.js';
+import { checkpointOf, scopedPgDialects, stateSql } from '../helpers/pg-writer.js';
 
-const dbs: PgTestDatabase[] = [];
-const dialects: PostgresDialect[] = [];
-afterEach(async () => {
-  await Promise.all(dialects.splice(0).map((d) => d.close()));
-  await Promise.all(dbs.splice(0).map((d) => d.drop()));
-});
-
-async function setup(name: string, sql: string): Promise<{ db: PgTestDatabase; dialect: PostgresDialect }> {
-  const db = await createPgDatabase(name);
-  dbs.push(db);
-  await db.client.query(sql);
-  const dialect = new PostgresDialect(db.url);
-  dialects.push(dialect);
-  return { db, dialect };
-}
+const setup = scopedPgDialects();
 
 const TABLE_SQL = `
   CREATE TABLE t (
@@ -43,30 +29,6 @@ const TABLE_SQL = `
     jsonb_build_object('s', E'a\\tb\\\\c"d', 'n', g),
     ARRAY[E'x\\ty', NULL, '"q"', E'b\\\\s']
   FROM generate_series(1, 157) g;`;
-
-/** A state table with the chunk row that writes by owner `me` to `table` update. */
-function stateSql(table: string): string {
-  return `CREATE TABLE state (plan text, table_name text, chunk int, status text, last_key text, warmed_key text,
-     rows_read bigint DEFAULT 0, rows_written bigint DEFAULT 0, mismatches bigint DEFAULT 0,
-     skipped bigint DEFAULT 0, lease_owner text, lease_expires timestamptz, updated_at timestamptz);
-   INSERT INTO state (plan, table_name, chunk, lease_owner) VALUES ('p', '${table}', 0, 'me');`;
-}
-
-function checkpointOf(table: string, rows: number): CheckpointUpdate {
-  return {
-    plan: 'p',
-    table,
-    chunk: 0,
-    owner: 'me',
-    lastKey: '[]',
-    rowsRead: rows,
-    rowsWritten: rows,
-    mismatches: 0,
-    skipped: 0,
-    done: false,
-    leaseMs: 60_000,
-  };
-}
 
 async function collect(it: AsyncIterable<Row[]>): Promise<Row[][]> {
   const out: Row[][] = [];
