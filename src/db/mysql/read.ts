@@ -54,21 +54,6 @@ export function keysetSql(spec: ReadSpec, after: Row | null): string {
   );
 }
 
-export async function* readKeyset(conn: mysql.Connection, spec: ReadSpec): AsyncGenerator<Row[]> {
-  const decode = rowDecoder(spec.columns);
-  let after = spec.after;
-  for (;;) {
-    const [raw] = await conn.query<mysql.RowDataPacket[]>({ sql: keysetSql(spec, after), ...RAW });
-    if (raw.length === 0) return;
-    const rows = raw as unknown as Row[];
-    for (const r of rows) decode(r as RawRow);
-    yield rows;
-    if (rows.length < spec.batchSize) return;
-    const last = rows[rows.length - 1]!;
-    after = spec.key.map((i) => last[i] ?? null);
-  }
-}
-
 /**
  * Keyset pages kept as the text protocol sent them (WireBatch): decoded only when asked for, or transcoded
  * for the target without being decoded (db/bridge/).
@@ -85,6 +70,11 @@ export async function* readKeysetWire(conn: mysql.Connection, spec: ReadSpec): A
     if (wire.count < spec.batchSize) return;
     after = spec.key.map((i) => batch.last[i] ?? null);
   }
+}
+
+/** readKeysetWire's batches, decoded. */
+export async function* readKeyset(conn: mysql.Connection, spec: ReadSpec): AsyncGenerator<Row[]> {
+  for await (const batch of readKeysetWire(conn, spec)) yield batch.rows();
 }
 
 /**
