@@ -89,8 +89,7 @@ export function mysqlToPostgres(
   for (let i = 0; i < source.length; i++) {
     const [from, to] = [source[i]!, target[i]!];
     const value = valuePath(from, to, converters[i]!);
-    const path =
-      from.kind === 'json' && isJsonb(to) && value ? jsonbPath(value) : (fastPath(from, to) ?? value);
+    const path = fastPath(from, to, value) ?? value;
     if (!path) return null;
     paths.push(path);
   }
@@ -158,8 +157,10 @@ function valuePath(from: Column, to: Column, convert: Converter): FieldPath | nu
   };
 }
 
-function fastPath(from: Column, to: Column): FieldPath | null {
+/** The fast path of a column pair, if it has one; `value`: its value path, which jsonb falls back on. */
+function fastPath(from: Column, to: Column, value: FieldPath | null): FieldPath | null {
   const fromType = from.dbType.toLowerCase();
+  if (from.kind === 'json' && isJsonb(to) && value) return jsonbPath(value);
   if (from.kind === 'int' && !/^(year|bit)/.test(fromType)) {
     if (to.kind === 'int') return intPath(from, to);
     if (to.kind === 'bool') return boolPath;
