@@ -250,6 +250,12 @@ export interface Dialect {
    * into chunks; [] when it has fewer rows. Optional: without it a table is one chunk.
    */
   keyBoundaries?(spec: { from: RowSource; columns: Column[]; key: number[]; every: number }): Promise<Row[]>;
+  /**
+   * Optional: the smallest and largest value of an integer column (its digits), null when no row has one.
+   * Read from the key's index at once, where keyBoundaries steps through every index entry: a dense
+   * integer key is split by value instead (engine/chunks.ts).
+   */
+  intExtent?(spec: { from: RowSource; column: Column }): Promise<[string, string] | null>;
   /** Rows of `columns` whose key (indexes into columns) equals one of `keys`; any order. */
   fetchByKeys(ref: TableRef, columns: Column[], key: number[], keys: Row[]): Promise<Row[]>;
   /**

@@ -3,6 +3,7 @@
  * through leases in the state table. A table is split on its first run only (the split is kept in the
  * state table, so every run and machine works on the same chunks); a key-less or small table is one chunk.
  */
+import type { Row } from '../convert/value.js';
 import type { StateStore } from '../db/dialect.js';
 import type { EngineContext } from './context.js';
 import { encodeKey } from './key-codec.js';
@@ -35,15 +36,39 @@ export async function planChunks(
   if (m.key.length === 0 || !state.createChunks || !ctx.source.keyBoundaries || m.estimatedRows <= every) {
     return [0];
   }
-  const bounds = await ctx.source.keyBoundaries({
-    from: m.from,
-    columns: m.sourceColumns,
-    key: m.key,
-    every,
-  });
+  const bounds =
+    (await valueBoundaries(ctx, m, every)) ??
+    (await ctx.source.keyBoundaries({ from: m.from, columns: m.sourceColumns, key: m.key, every }));
   // The last chunk is open-ended, so rows added behind the last boundary are still copied.
   const edges = bounds.map((b) => encodeKey(b));
   const ranges = [...edges, null].map((end, i) => ({ start: i === 0 ? null : edges[i - 1]!, end }));
   await state.createChunks(ctx.planName, m.label, m.mappingHash, ranges);
   return mine();
+}
+
+/**
+ * Boundaries of a dense integer key split by value: `ceil(rows / every)` ranges of equal width between its
+ * smallest and largest value, read from the index at once. Counting `every` rows per boundary instead
+ * (keyBoundaries) walks the whole index, which for MySQL's clustered key means the table's pages: half a
+ * second at 1M rows, before any row moves. Dense means at least one row per two values, so no range holds
+ * more than twice its share; a sparser key (or one the estimate misjudges that far) is counted. null: not
+ * an integer key, or not dense.
+ */
+async function valueBoundaries(ctx: EngineContext, m: TableMapping, every: number): Promise<Row[] | null> {
+  const column = m.key.length === 1 ? m.sourceColumns[m.key[0]!]! : null;
+  if (column?.kind !== 'int' || /^(year|bit)/i.test(column.dbType.trim())) return null;
+  const extent = await ctx.source.intExtent?.({ from: m.from, column });
+  if (extent === undefined) return null;
+  if (extent === null) return [];
+  const [min, max] = extent.map(BigInt) as [bigint, bigint];
+  const width = max - min + 1n;
+  const rows = BigInt(m.estimatedRows);
+  if (rows * 2n < width) return null;
+  const parts = (rows + BigInt(every) - 1n) / BigInt(every);
+  const out: Row[] = [];
+  for (let i = 1n; i < parts; i++) {
+    const bound = min + (width * i) / parts - 1n;
+    if (out.length === 0 || bound > BigInt(out[out.length - 1]![0] as string)) out.push([String(bound)]);
+  }
+  return out;
 }

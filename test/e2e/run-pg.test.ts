@@ -390,4 +390,50 @@ describe('migrate run with workers', () => {
     );
     expect(after.rows[0]!.read).toBe('120000');
   });
+
+  it('splits a dense integer key into chunks by value, and a sparse one by counting rows', async () => {
+    const db = await database('run split');
+    // 80,000 rows each: ids 1..80,000 (dense), and 1..40,000 then 10^12 + 40,001..80,000 (sparse).
+    await db.client.query(`
+      CREATE TABLE src.dense (id bigint PRIMARY KEY, v text);
+      INSERT INTO src.dense SELECT g, 'v' || g FROM generate_series(1, 80000) g;
+      CREATE TABLE src.sparse (id bigint PRIMARY KEY, v text);
+      INSERT INTO src.sparse SELECT CASE WHEN g <= 40000 THEN g ELSE 1000000000000 + g END, 'v' || g
+        FROM generate_series(1, 80000) g;
+      CREATE TABLE dst.dense (LIKE src.dense INCLUDING ALL);
+      CREATE TABLE dst.sparse (LIKE src.sparse INCLUDING ALL);
+      ANALYZE src.dense; ANALYZE src.sparse;`);
+    const name = `s${randomBytes(3).toString('hex')}`;
+    const file = plan(
+      db,
+      'tables:\n  - source: src.dense\n    target: dst.dense\n  - source: src.sparse\n    target: dst.sparse\n',
+      name,
+    );
+    // Two workers: chunks of 20,000 rows (chunks.ts chunkRows).
+    const r = await runCli(['run', file, '--workers', '2', '--no-progress']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    await assertEqual(db, 'src.dense', 'dst.dense');
+    await assertEqual(db, 'src.sparse', 'dst.sparse');
+    const chunks = await db.client.query<{ t: string; range_end: string | null; rows_read: string }>(
+      'SELECT table_name AS t, range_end, rows_read::text FROM _migrate_state WHERE plan = $1 ORDER BY 1, chunk',
+      [name],
+    );
+    const of = (t: string) => chunks.rows.filter((c) => c.t === t).map((c) => [c.range_end, c.rows_read]);
+    // By value: four equal ranges of the ids, each holding its 20,000 rows.
+    expect(of('dst.dense')).toEqual([
+      ['["20000"]', '20000'],
+      ['["40000"]', '20000'],
+      ['["60000"]', '20000'],
+      [null, '20000'],
+    ]);
+    // By count: a boundary every 20,000 rows, wherever the ids are (the last one is the last row).
+    expect(of('dst.sparse')).toEqual([
+      ['["20000"]', '20000'],
+      ['["40000"]', '20000'],
+      ['["1000000060000"]', '20000'],
+      ['["1000000080000"]', '20000'],
+      [null, '0'],
+    ]);
+  });
 });

@@ -458,6 +458,24 @@ describe('MySQL dialect: writer and state', () => {
 });
 
 describe('MySQL dialect: chunk planning', () => {
+  it("reads an integer column's extent as digits, past 2^53 and unsigned, with the source's filter", async () => {
+    const { dialect } = await setup(
+      'mysql extent',
+      `CREATE TABLE u (id bigint unsigned NOT NULL PRIMARY KEY, g int NOT NULL);
+       INSERT INTO u VALUES (9007199254740993, 1), (18446744073709551615, 2), (5, 2);
+       CREATE TABLE e (id int NOT NULL PRIMARY KEY);`,
+    );
+    const column = (await dialect.describeTable({ schema: null, name: 'u' }))!.columns[0]!;
+    const table = (name: string, where?: string) =>
+      ({ kind: 'table', ref: { schema: null, name }, ...(where ? { where } : {}) }) as const;
+    expect(await dialect.intExtent!({ from: table('u'), column })).toEqual(['5', '18446744073709551615']);
+    expect(await dialect.intExtent!({ from: table('u', 'g = 1'), column })).toEqual([
+      '9007199254740993',
+      '9007199254740993',
+    ]);
+    expect(await dialect.intExtent!({ from: table('e'), column })).toBeNull();
+  });
+
   it('finds key boundaries every n rows and creates chunk rows once, atomically', async () => {
     const { dialect } = await setup(
       'mysql chunks',

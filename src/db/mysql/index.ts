@@ -15,7 +15,7 @@ import type {
 import { connectMysql, endQuietly, type MysqlSession } from './connect.js';
 import { createTableSql } from './ddl.js';
 import { describeQuery, describeTable } from './introspect.js';
-import { fetchByKeys, keyBoundaries, readAll, readKeyset, readKeysetWire } from './read.js';
+import { fetchByKeys, intExtent, keyBoundaries, readAll, readKeyset, readKeysetWire } from './read.js';
 import { quoteTable } from './sql.js';
 import { MysqlStateStore } from './state.js';
 import { keyCollation, MysqlWriter } from './write.js';
@@ -81,6 +81,10 @@ export class MysqlDialect implements Dialect {
       this.sessions.delete(session);
       await endQuietly(session.conn);
     }
+  }
+
+  async intExtent(spec: { from: RowSource; column: Column }): Promise<[string, string] | null> {
+    return intExtent((await this.shared()).conn, spec);
   }
 
   async keyBoundaries(spec: {

@@ -164,3 +164,18 @@ export async function keyBoundaries(
     out.push(after);
   }
 }
+
+/** See Dialect.intExtent. */
+export async function intExtent(
+  conn: mysql.Connection,
+  spec: { from: RowSource; column: Column },
+): Promise<[string, string] | null> {
+  const { sql, where } = fromClause(spec.from);
+  const col = quoteIdent(spec.column.name);
+  const [rows] = await conn.query<mysql.RowDataPacket[]>({
+    sql: `SELECT CAST(MIN(${col}) AS CHAR), CAST(MAX(${col}) AS CHAR) FROM ${sql}${where ? ` WHERE ${where}` : ''}`,
+    rowsAsArray: true,
+  });
+  const [min, max] = (rows[0] ?? []) as (string | null)[];
+  return min && max ? [min, max] : null;
+}

@@ -24,6 +24,7 @@ import { describeQuery, describeTable } from './introspect.js';
 import {
   CopyBatch,
   fetchByKeys,
+  intExtent,
   keyBoundaries,
   readAll,
   readKeyset,
@@ -105,6 +106,10 @@ export class PostgresDialect implements Dialect {
 
   copyJson(columns: Column[], names: string[], keyColumns: number[]): CopyJson {
     return copyJson(columns, names, keyColumns);
+  }
+
+  async intExtent(spec: { from: RowSource; column: Column }): Promise<[string, string] | null> {
+    return intExtent(await this.shared(), spec);
   }
 
   async keyBoundaries(spec: {

@@ -265,3 +265,18 @@ export async function keyBoundaries(
     out.push(after);
   }
 }
+
+/** See Dialect.intExtent. */
+export async function intExtent(
+  client: pg.Client,
+  spec: { from: RowSource; column: Column },
+): Promise<[string, string] | null> {
+  const { sql, where } = fromClause(spec.from);
+  const col = quoteIdent(spec.column.name);
+  const result = await client.query<(string | null)[]>({
+    text: `SELECT min(${col})::text, max(${col})::text FROM ${sql}${where ? ` WHERE ${where}` : ''}`,
+    rowMode: 'array',
+  });
+  const [min, max] = result.rows[0] ?? [];
+  return min && max ? [min, max] : null;
+}
