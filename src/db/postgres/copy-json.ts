@@ -488,22 +488,29 @@ function writeTimestamp(
  * jsonb's output) are undone into a scratch buffer first.
  */
 function writeJsonb(text: Buffer, pos: number, end: number, out: Buffer, at: number): number {
-  if (scratch.length < end - pos) scratch = Buffer.alloc(Math.max(2 * (end - pos), 4096));
-  const s = scratch;
-  let n = 0;
   let p = pos;
+  let escaped = false;
   for (; p < end; p++) {
     const c = text[p]!;
     if (c === TAB) break;
-    if (c === BACKSLASH) {
-      if (text[p + 1] !== BACKSLASH) return -1;
-      p++;
-    }
-    s[n++] = c;
+    if (c === BACKSLASH) escaped = true;
   }
-  const json = jsonb.reset(s, n, out);
+  // Read in place, unless a backslash has to be undone first.
+  let json: JsonbWriter;
+  if (!escaped) json = jsonb.reset(text, pos, p, out);
+  else {
+    if (scratch.length < p - pos) scratch = Buffer.alloc(Math.max(2 * (p - pos), 4096));
+    const s = scratch;
+    let n = 0;
+    for (let q = pos; q < p; q++) {
+      const c = text[q]!;
+      if (c === BACKSLASH && text[++q] !== BACKSLASH) return -1;
+      s[n++] = c;
+    }
+    json = jsonb.reset(s, 0, n, out);
+  }
   const written = json.value(at, 0);
-  if (written < 0 || json.skipSpaces() !== n) return -1;
+  if (written < 0 || json.skipSpaces() !== json.end) return -1;
   stop = p;
   return written;
 }
@@ -516,7 +523,7 @@ function perDepth(): number[][] {
   return Array.from({ length: MAX_JSONB_DEPTH }, () => []);
 }
 
-/** One jsonb text (in `s` up to `n`) written canonically into `out`; `p` is the read position. */
+/** One jsonb text (in `s` from `p` up to `n`) written canonically into `out`; `p` is the read position. */
 class JsonbWriter {
   p = 0;
   private s: Buffer = scratch;
@@ -527,12 +534,17 @@ class JsonbWriter {
   private readonly valuesAt = perDepth();
   private readonly orderAt = perDepth();
 
-  reset(s: Buffer, n: number, out: Buffer): this {
+  /** The text `s[start, end)`, written into `out`. */
+  reset(s: Buffer, start: number, end: number, out: Buffer): this {
     this.s = s;
-    this.n = n;
+    this.n = end;
     this.out = out;
-    this.p = 0;
+    this.p = start;
     return this;
+  }
+
+  get end(): number {
+    return this.n;
   }
 
   skipSpaces(): number {

@@ -526,7 +526,8 @@ export class JsonbCopyWriter {
     if (this.scratch.length < written)
       this.scratch = Buffer.allocUnsafe(Math.max(written, this.scratch.length * 2));
     const scratch = this.scratch;
-    o.buf.copy(scratch, 0, objectStart, o.at);
+    if (written > 64) o.buf.copy(scratch, 0, objectStart, o.at);
+    else for (let k = 0; k < written; k++) scratch[k] = o.buf[objectStart + k]!;
     o.at = objectStart;
     this.put(123);
     for (let k = 0; k < count; k++) {
