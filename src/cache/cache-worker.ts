@@ -1,6 +1,6 @@
 /** The worker thread of ThreadedCache (threaded.ts): one MemcachedCache, driven by the main thread's requests. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { EntryPackBuilder, unpackEntries } from './entry-pack.js';
+import { EntryPackBuilder } from './entry-pack.js';
 import { MemcachedCache } from './memcached.js';
 import {
   type PackedGetResult,
@@ -29,7 +29,7 @@ async function handle(req: Request): Promise<{ result: unknown; transfer?: Array
       };
     }
     case 'store':
-      return { result: await cache.store(unpackEntries(req.pack), req.mode) };
+      return { result: await cache.storePack(req.pack, req.mode) };
     case 'fill':
       return { result: await cache.fill(req.pack, req.mode) };
     case 'check':

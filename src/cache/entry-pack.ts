@@ -133,22 +133,95 @@ export function packEntries(entries: readonly CacheEntry[]): PackedEntries {
   return b.finish();
 }
 
+/**
+ * Where each entry of a pack lies, read in one pass over the entry headers: the cache's worker places,
+ * dedupes and sends entries straight from the pack's bytes, with no string, Buffer or object per entry.
+ * Entries are numbered from 0 in pack order.
+ */
+export class PackIndex {
+  /** The pack's bytes (a view, not a copy). */
+  readonly buf: Buffer;
+  readonly count: number;
+  /** The same bytes: DataView's reads are compiled inline, Buffer's readDoubleLE is a call. */
+  private readonly view: DataView;
+  /** Per entry: where its key starts, where its key ends (and its value starts), where its value ends. */
+  private readonly bounds: Uint32Array;
+
+  constructor(pack: PackedEntries) {
+    const { buffer, byteOffset, byteLength } = pack.bytes;
+    const buf = Buffer.from(buffer, byteOffset, byteLength);
+    const view = new DataView(buffer, byteOffset, byteLength);
+    const bounds = new Uint32Array(pack.count * 3);
+    let at = 0;
+    for (let i = 0; i < pack.count; i++) {
+      // A header past the end throws a RangeError.
+      const keyBytes = view.getUint32(at, true);
+      const valueBytes = view.getUint32(at + 4, true);
+      at += ENTRY_HEADER;
+      bounds[3 * i] = at;
+      at += keyBytes;
+      bounds[3 * i + 1] = at;
+      at += valueBytes;
+      bounds[3 * i + 2] = at;
+    }
+    if (at !== buf.length)
+      throw new Error(`a packed cache batch is malformed (${at} of ${buf.length} bytes read)`);
+    this.buf = buf;
+    this.view = view;
+    this.count = pack.count;
+    this.bounds = bounds;
+  }
+
+  keyStart(i: number): number {
+    return this.bounds[3 * i]!;
+  }
+
+  /** Also where the entry's value starts. */
+  keyEnd(i: number): number {
+    return this.bounds[3 * i + 1]!;
+  }
+
+  valueEnd(i: number): number {
+    return this.bounds[3 * i + 2]!;
+  }
+
+  /** The key as a string: made only where a key is reported or looked up by string. */
+  key(i: number): string {
+    return this.buf.toString('utf8', this.keyStart(i), this.keyEnd(i));
+  }
+
+  /** The value, a view into the pack. */
+  value(i: number): Buffer {
+    return this.buf.subarray(this.keyEnd(i), this.valueEnd(i));
+  }
+
+  ttl(i: number): number {
+    return this.view.getFloat64(this.keyStart(i) - 8, true);
+  }
+
+  /** Whether entries i and j have the same key bytes. */
+  sameKey(i: number, j: number): boolean {
+    const start = this.keyStart(i);
+    const n = this.keyEnd(i) - start;
+    const other = this.keyStart(j);
+    if (this.keyEnd(j) - other !== n) return false;
+    for (let k = 0; k < n; k++) if (this.buf[start + k] !== this.buf[other + k]) return false;
+    return true;
+  }
+
+  /** Whether entry i's value is `bytes`. */
+  valueIs(i: number, bytes: Uint8Array): boolean {
+    const start = this.keyEnd(i);
+    const end = this.valueEnd(i);
+    return end - start === bytes.length && this.buf.compare(bytes, 0, bytes.length, start, end) === 0;
+  }
+}
+
 /** The entries of a pack; values are views into the pack's buffer (no copy). */
 export function unpackEntries(pack: PackedEntries): CacheEntry[] {
-  const buf = Buffer.from(pack.bytes.buffer, pack.bytes.byteOffset, pack.bytes.byteLength);
-  const out: CacheEntry[] = new Array(pack.count);
-  let at = 0;
-  for (let i = 0; i < pack.count; i++) {
-    const keyBytes = buf.readUInt32LE(at);
-    const valueBytes = buf.readUInt32LE(at + 4);
-    const ttl = buf.readDoubleLE(at + 8);
-    at += ENTRY_HEADER;
-    const key = buf.toString('utf8', at, at + keyBytes);
-    at += keyBytes;
-    out[i] = { key, value: buf.subarray(at, at + valueBytes), ttl };
-    at += valueBytes;
-  }
-  if (at !== buf.length)
-    throw new Error(`a packed cache batch is malformed (${at} of ${buf.length} bytes read)`);
+  const index = new PackIndex(pack);
+  const out: CacheEntry[] = new Array(index.count);
+  for (let i = 0; i < index.count; i++)
+    out[i] = { key: index.key(i), value: index.value(i), ttl: index.ttl(i) };
   return out;
 }

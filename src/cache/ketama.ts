@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { md5FirstWord } from './md5-word.js';
+import { md5FirstWord, md5FirstWordOfBytes } from './md5-word.js';
 
 /**
  * Ketama consistent hashing (MD5, 40 digests x 4 points per server), placing keys the way the
@@ -59,6 +59,11 @@ export function parseServerAddress(server: string): ServerAddress {
 /** The key's position on the continuum: MD5(key) bytes 0..3 read little-endian, as every ketama client does. */
 export function ketamaKeyHash(key: string): number {
   return md5FirstWord(key);
+}
+
+/** ketamaKeyHash of the key whose UTF-8 is `bytes[start..end)` (a key in a packed batch). */
+export function ketamaKeyHashOfBytes(bytes: Uint8Array, start: number, end: number): number {
+  return md5FirstWordOfBytes(bytes, start, end);
 }
 
 export class KetamaRing {

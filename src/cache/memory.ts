@@ -14,9 +14,10 @@
  *   (`expiresField`) so that memcached, too, keeps the entry for the duration. Expiry is checked on access;
  * - a memory limit (64 MiB like memcached's `-m` default) with least-recently-used eviction.
  */
-import { checkEntries, fillEntries } from './bulk.js';
+import { checkEntries, fillEntries, type ItemsGot, type ItemsStored, type PackStore } from './bulk.js';
 import type { Cache, CacheEntry, CheckResult, FillResult, GetResult, StoreResult } from './cache.js';
-import type { PackedEntries } from './entry-pack.js';
+import type { PackedEntries, PackIndex } from './entry-pack.js';
+import { ONE_SERVER } from './placement.js';
 
 export interface MemoryCacheOptions {
   /** Largest item (key + value + overhead), like memcached's `-I`. Default 1 MiB. */
@@ -48,8 +49,9 @@ export interface MemoryCacheStats {
   evictions: number;
 }
 
-export class MemoryCache implements Cache {
+export class MemoryCache implements Cache, PackStore {
   readonly description = 'in-process memory cache (not shared with any application)';
+  readonly placement = ONE_SERVER;
   private readonly maxItemBytes: number;
   private readonly maxBytes: number;
   private readonly now: () => number;
@@ -74,16 +76,9 @@ export class MemoryCache implements Cache {
     const result: GetResult = { hits: new Map(), failed: [] };
     const now = this.now();
     for (const key of keys) {
-      if (!MemoryCache.validKey(key)) {
-        result.failed.push(key);
-        continue;
-      }
-      const item = this.live(key, now);
-      if (!item) continue;
-      // Most recently used now.
-      this.items.delete(key);
-      this.items.set(key, item);
-      result.hits.set(key, item.value);
+      const value = this.read(key, now);
+      if (value === null) result.failed.push(key);
+      else if (value !== undefined) result.hits.set(key, value);
     }
     return result;
   }
@@ -92,22 +87,42 @@ export class MemoryCache implements Cache {
     const result: StoreResult = { stored: 0, existed: 0, existedKeys: [], failed: [] };
     const now = this.now();
     for (const { key, value, ttl } of entries) {
-      const size = Buffer.byteLength(key) + value.length + ITEM_OVERHEAD_BYTES;
-      if (!MemoryCache.validKey(key) || size > this.maxItemBytes) {
-        result.failed.push(key);
-        continue;
-      }
-      if (mode === 'add' && this.live(key, now)) {
+      const outcome = this.write(key, value, ttl, mode, now);
+      if (outcome === 'stored') result.stored++;
+      else if (outcome === 'existed') {
         result.existed++;
         result.existedKeys.push(key);
-        continue;
-      }
-      this.remove(key);
-      // A copy: the caller's buffer may be reused, as memcached holds its own bytes.
-      this.items.set(key, { value: Buffer.from(value), expiresAt: expiresAt(ttl, now), size });
-      this.bytes += size;
-      result.stored++;
-      this.evict();
+      } else result.failed.push(key);
+    }
+    return result;
+  }
+
+  async getItems(pack: PackIndex, _hashes: Uint32Array, items: ArrayLike<number>): Promise<ItemsGot> {
+    const got: ItemsGot = { values: new Array(pack.count), failed: [] };
+    const now = this.now();
+    for (let p = 0; p < items.length; p++) {
+      const item = items[p]!;
+      const value = this.read(pack.key(item), now);
+      if (value === null) got.failed.push(item);
+      else got.values[item] = value;
+    }
+    return got;
+  }
+
+  async storeItems(
+    pack: PackIndex,
+    _hashes: Uint32Array,
+    items: ArrayLike<number>,
+    mode: 'add' | 'set',
+  ): Promise<ItemsStored> {
+    const result: ItemsStored = { stored: 0, existed: [], failed: [] };
+    const now = this.now();
+    for (let p = 0; p < items.length; p++) {
+      const item = items[p]!;
+      const outcome = this.write(pack.key(item), pack.value(item), pack.ttl(item), mode, now);
+      if (outcome === 'stored') result.stored++;
+      else if (outcome === 'existed') result.existed.push(item);
+      else result.failed.push(item);
     }
     return result;
   }
@@ -127,6 +142,34 @@ export class MemoryCache implements Cache {
   async close(): Promise<void> {
     this.items.clear();
     this.bytes = 0;
+  }
+
+  /** The key's value (now the most recently used), undefined on a miss, null for a key memcached would refuse. */
+  private read(key: string, now: number): Buffer | undefined | null {
+    if (!MemoryCache.validKey(key)) return null;
+    const item = this.live(key, now);
+    if (!item) return undefined;
+    this.items.delete(key);
+    this.items.set(key, item);
+    return item.value;
+  }
+
+  private write(
+    key: string,
+    value: Buffer,
+    ttl: number,
+    mode: 'add' | 'set',
+    now: number,
+  ): 'stored' | 'existed' | 'failed' {
+    const size = Buffer.byteLength(key) + value.length + ITEM_OVERHEAD_BYTES;
+    if (!MemoryCache.validKey(key) || size > this.maxItemBytes) return 'failed';
+    if (mode === 'add' && this.live(key, now)) return 'existed';
+    this.remove(key);
+    // A copy: the caller's buffer may be reused, as memcached holds its own bytes.
+    this.items.set(key, { value: Buffer.from(value), expiresAt: expiresAt(ttl, now), size });
+    this.bytes += size;
+    this.evict();
+    return 'stored';
   }
 
   /** The key's item unless it has expired (an expired item is dropped, as memcached does on access). */

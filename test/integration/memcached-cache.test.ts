@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import memjs from 'memjs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { CacheEntry } from '../../src/cache/cache.js';
+import { EntryPackBuilder } from '../../src/cache/entry-pack.js';
 import { KetamaRing } from '../../src/cache/ketama.js';
 import { MemcachedCache, type MemcachedCacheOptions } from '../../src/cache/memcached.js';
 
@@ -161,6 +162,82 @@ describe('MemcachedCache on the test pool', () => {
     for (const e of short) expect(got.hits.has(e.key)).toBe(false);
     for (const e of [...long, ...none]) expect(got.hits.has(e.key)).toBe(true);
   });
+});
+
+describe('MemcachedCache fill and check of packed batches on the test pool', () => {
+  /** A pack of [key, value] pairs; keys memcached refuses are not recorded for cleanup. */
+  function pack(entries: readonly [string, string][]) {
+    const b = new EntryPackBuilder();
+    for (const [key, value] of entries) {
+      b.add(key, value, 600);
+      if (key.length > 0 && key.length <= 250) usedKeys.push(key);
+    }
+    return b.finish();
+  }
+
+  for (const distribution of ['ketama', 'modula'] as const) {
+    it(`${distribution}: a key packed more than once is stored once, with its first value; add and check accept any of its values`, async () => {
+      const cache = openCache({ distribution });
+      const prefix = uniquePrefix(`packed-${distribution}`);
+      const owner = (key: string) =>
+        distribution === 'ketama'
+          ? new KetamaRing(POOL).serverIndexFor(key)
+          : memjs.Utils.hashCode(key) % POOL.length;
+      const keys = Array.from({ length: 1000 }, (_, i) => `${prefix}${i}${i % 10 === 0 ? ':é' : ''}`);
+      // Every key with its first value; then again with another value; every third key a third time.
+      const entries: [string, string][] = keys.map((key, i) => [key, `first-${i}`]);
+      for (const [i, key] of keys.entries()) entries.push([key, `second-${i}`]);
+      for (const [i, key] of keys.entries()) if (i % 3 === 0) entries.push([key, `third-${i}`]);
+      const tooLong = `${prefix}${'x'.repeat(251)}`;
+      entries.splice(500, 0, ['', 'refused: empty key'], [tooLong, 'refused: over 250 bytes']);
+
+      const filled = await cache.fill(pack(entries), 'add');
+      expect({ ...filled, failed: [...filled.failed].sort() }).toEqual({
+        stored: 1000,
+        same: 0,
+        different: [],
+        failed: ['', tooLong].sort(),
+      });
+      const onServer = await Promise.all(POOL.map((server) => textGetMany(server, keys)));
+      for (const [i, key] of keys.entries()) {
+        // The text-protocol reader reads keys as Latin-1.
+        const asRead = Buffer.from(key).toString('latin1');
+        expect(
+          onServer.flatMap((found, s) => (found.has(asRead) ? [s] : [])),
+          key,
+        ).toEqual([owner(key)]);
+        expect(onServer[owner(key)]?.get(asRead)?.toString(), key).toBe(`first-${i}`);
+      }
+
+      // The application changed key 7 meanwhile. Packed again, the stored value never first, every key
+      // matches one of its values but key 7; a key not stored before is stored (its first value).
+      await textSet(POOL[owner(keys[7] ?? '')] ?? '', keys[7] ?? '', 'app value', 600);
+      const fresh = `${prefix}fresh`;
+      const again: [string, string][] = [];
+      for (const [i, key] of keys.slice(0, 30).entries()) {
+        if (i % 2 === 0) again.push([key, `third-${i}`], [key, `first-${i}`]);
+        else again.push([key, `second-${i}`], [key, `first-${i}`], [key, `third-${i}`]);
+      }
+      again.push([fresh, 'new'], [fresh, 'newer']);
+      const refilled = await cache.fill(pack(again), 'add');
+      expect(refilled).toEqual({ stored: 1, same: 29, different: [keys[7]], failed: [] });
+
+      const missing = `${prefix}missing`;
+      const checked = await cache.check(
+        pack([
+          [keys[1] ?? '', 'wrong'],
+          [keys[1] ?? '', 'first-1'],
+          [keys[2] ?? '', 'wrong'],
+          [keys[7] ?? '', 'first-7'],
+          [missing, 'm'],
+          [missing, 'm2'],
+          [fresh, 'newer'],
+          [fresh, 'new'],
+        ]),
+      );
+      expect(checked).toEqual({ same: 2, missing: [missing], different: [keys[2], keys[7]], failed: [] });
+    });
+  }
 });
 
 describe('MemcachedCache when a server fails', () => {

@@ -1,8 +1,9 @@
 // The hand-written MD5 word that places keys on the ketama ring must equal node:crypto's MD5, for every
-// length around the block boundaries, multi-byte UTF-8, astral characters and lone surrogates.
+// length around the block boundaries, multi-byte UTF-8, astral characters and lone surrogates; from a key's
+// bytes in a larger buffer (a pack) as from the key string.
 import { hash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { md5FirstWord } from '../../src/cache/md5-word.js';
+import { md5FirstWord, md5FirstWordOfBytes } from '../../src/cache/md5-word.js';
 
 const reference = (s: string) => hash('md5', Buffer.from(s, 'utf8'), 'buffer').readUInt32LE(0);
 
@@ -53,5 +54,48 @@ describe('md5FirstWord', () => {
     const long = 'k'.repeat(5000) + 'é';
     expect(md5FirstWord(long)).toBe(reference(long));
     expect(md5FirstWord('test')).toBe(reference('test'));
+  });
+});
+
+describe('md5FirstWordOfBytes', () => {
+  /** The key's UTF-8 at an odd offset of a larger buffer, between other bytes (as in a pack). */
+  function embedded(key: string): { buf: Buffer; start: number; end: number } {
+    const bytes = Buffer.from(key, 'utf8');
+    const buf = Buffer.concat([Buffer.from('\xff\x00junk'), bytes, Buffer.from('after')]);
+    return { buf, start: 7, end: 7 + bytes.length };
+  }
+
+  it('equals md5FirstWord of the string, for every length from 0 to 300 bytes', () => {
+    for (let n = 0; n <= 300; n++) {
+      const s = Array.from({ length: n }, (_, i) => String.fromCharCode(33 + ((i * 11 + n) % 90))).join('');
+      const { buf, start, end } = embedded(s);
+      expect(md5FirstWordOfBytes(buf, start, end), `length ${n}`).toBe(md5FirstWord(s));
+      expect(md5FirstWordOfBytes(buf, start, end)).toBe(reference(s));
+    }
+  });
+
+  it('equals md5FirstWord on random ASCII and non-ASCII keys', () => {
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    for (let k = 0; k < 5000; k++) {
+      const len = rand() % 100;
+      let s = '';
+      for (let i = 0; i < len; i++) {
+        const r = rand() % 100;
+        s +=
+          r < 70
+            ? String.fromCharCode(32 + (rand() % 95))
+            : r < 90
+              ? String.fromCharCode(0x80 + (rand() % 0x780))
+              : r < 97
+                ? String.fromCharCode(0x800 + (rand() % 0xd000))
+                : String.fromCodePoint(0x10000 + (rand() % 0x1000));
+      }
+      const { buf, start, end } = embedded(s);
+      expect(md5FirstWordOfBytes(buf, start, end), JSON.stringify(s)).toBe(md5FirstWord(s));
+    }
   });
 });
