@@ -134,7 +134,8 @@ export function mysqlToPostgres(
         out.byte(10);
       }
       if (out.at === 0) return rowsBatch([]);
-      return new CopyBatch(Buffer.from(out.buf.subarray(0, out.at)), types, width, decodeTarget);
+      // Not copied to its size: the text lives only until its batch is written and checked.
+      return new CopyBatch(out.buf.subarray(0, out.at), types, width, decodeTarget);
     },
   };
 }

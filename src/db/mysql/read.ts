@@ -62,9 +62,12 @@ export async function* readKeysetWire(conn: mysql.Connection, spec: ReadSpec): A
   const decode = rowDecoder(spec.columns) as (raw: (Buffer | null)[]) => Row;
   const core = (conn as unknown as { connection: CoreConnection }).connection;
   let after = spec.after;
+  // Pages are alike: each is collected into a buffer a little larger than the last one's rows.
+  let hint = 0;
   for (;;) {
-    const wire = await queryWire(core, keysetSql(spec, after));
+    const wire = await queryWire(core, keysetSql(spec, after), hint);
     if (wire.count === 0) return;
+    hint = Math.ceil(wire.data.length * 1.1) + 4096;
     const batch = new WireBatch(wire, spec.columns.length, decode);
     yield batch;
     if (wire.count < spec.batchSize) return;
