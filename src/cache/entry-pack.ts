@@ -16,6 +16,33 @@ export interface PackedEntries {
   count: number;
 }
 
+/**
+ * Pack buffers to build in again: the cache worker hands each pack's buffer back once it is done with it
+ * (threaded.ts), so a run's batches reuse a few buffers instead of allocating megabytes a batch, which V8
+ * counts as external memory and answers with full collections.
+ */
+class SpareBuffers {
+  private readonly spare: ArrayBuffer[] = [];
+
+  /** One of at least `bytes`, if one is spare. */
+  take(bytes: number): ArrayBuffer | undefined {
+    const i = this.spare.findIndex((b) => b.byteLength >= bytes);
+    return i < 0 ? undefined : this.spare.splice(i, 1)[0];
+  }
+
+  /** A buffer nothing refers to any more; the largest few are kept. */
+  give(buffer: ArrayBuffer): void {
+    this.spare.push(buffer);
+    this.spare.sort((a, b) => b.byteLength - a.byteLength);
+    if (this.spare.length > MAX_SPARE) this.spare.length = MAX_SPARE;
+  }
+}
+
+/** About the packs in flight at once: a batch being packed, one being warmed, per chunk worker. */
+const MAX_SPARE = 6;
+
+export const spareBuffers = new SpareBuffers();
+
 export class EntryPackBuilder {
   private buf: Buffer;
   private offset = 0;
@@ -23,7 +50,8 @@ export class EntryPackBuilder {
   private lastStart = -1;
 
   constructor(expectedBytes = FIRST_BYTES) {
-    this.buf = Buffer.from(new ArrayBuffer(Math.max(1024, expectedBytes)));
+    const bytes = Math.max(1024, expectedBytes);
+    this.buf = Buffer.from(spareBuffers.take(bytes) ?? new ArrayBuffer(bytes));
   }
 
   get count(): number {
@@ -103,8 +131,9 @@ export class EntryPackBuilder {
   private reserve(bytes: number): void {
     if (this.offset + bytes <= this.buf.length) return;
     const size = Math.max(Math.ceil(this.buf.length * 1.5), this.offset + bytes);
-    const next = Buffer.from(new ArrayBuffer(size));
+    const next = Buffer.from(spareBuffers.take(size) ?? new ArrayBuffer(size));
     this.buf.copy(next, 0, 0, this.offset);
+    spareBuffers.give(this.buf.buffer as ArrayBuffer);
     this.buf = next;
   }
 }

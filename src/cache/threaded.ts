@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Cache, CacheEntry, CheckResult, FillResult, GetResult, StoreResult } from './cache.js';
-import { type PackedEntries, packEntries, unpackEntries } from './entry-pack.js';
+import { type PackedEntries, packEntries, spareBuffers, unpackEntries } from './entry-pack.js';
 import type { MemcachedCacheOptions } from './memcached.js';
 
 /** What the worker is started with: the options without the log callback (messages come back as events). */
@@ -22,7 +22,8 @@ type Body =
 export type Request = Body & { id: number };
 
 export type Reply =
-  | { id: number; ok: true; result: unknown }
+  /** `spare`: the request's pack buffer, handed back to build in again (entry-pack.ts spareBuffers). */
+  | { id: number; ok: true; result: unknown; spare?: ArrayBuffer }
   | { id: number; ok: false; message: string }
   | { log: string };
 
@@ -73,6 +74,7 @@ export class ThreadedCache implements Cache {
       if (!p) return;
       this.pending.delete(reply.id);
       if (this.pending.size === 0) this.worker.unref();
+      if (reply.ok && reply.spare) spareBuffers.give(reply.spare);
       if (reply.ok) p.resolve(reply.result);
       else p.reject(new Error(reply.message));
     });

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import memjs from 'memjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EntryPackBuilder } from '../../src/cache/entry-pack.js';
+import { EntryPackBuilder, spareBuffers } from '../../src/cache/entry-pack.js';
 import { KetamaRing } from '../../src/cache/ketama.js';
 import type { MemcachedCacheOptions } from '../../src/cache/memcached.js';
 import { ThreadedCache } from '../../src/cache/threaded.js';
@@ -84,6 +84,30 @@ describe('ThreadedCache on the test pool', () => {
     const set = await cache.fill(pack(entries.slice(5, 6)), 'set');
     expect(set).toEqual({ stored: 1, same: 0, different: [], failed: [] });
     expect(await readDirect(`${prefix}5`)).toBe(entries[5]![1]);
+  });
+
+  it('hands each pack buffer back once done, and the next pack built in it is stored exactly', async () => {
+    const cache = open();
+    const prefix = `cmthread:${RUN}:spare:`;
+    const batch = (from: number): [string, string][] =>
+      Array.from({ length: 3000 }, (_, i) => [
+        `${prefix}${from + i}`,
+        `{"n":${from + i},"pad":"${'x'.repeat(50)}"}`,
+      ]);
+    while (spareBuffers.take(0)) {} // none left over from other tests
+    const first = pack(batch(0));
+    const size = first.bytes.buffer.byteLength;
+    expect(await cache.fill(first, 'add')).toMatchObject({ stored: 3000, failed: [] });
+    expect(first.bytes.buffer.byteLength).toBe(0); // transferred to the worker
+    const back = spareBuffers.take(size);
+    expect(back?.byteLength).toBe(size);
+    spareBuffers.give(back!);
+    // The old bytes are still in it: the new pack must overwrite every one it uses.
+    const second = pack(batch(3000));
+    expect(second.bytes.buffer.byteLength).toBe(size);
+    expect(await cache.fill(second, 'add')).toMatchObject({ stored: 3000, failed: [] });
+    for (const i of [0, 2999, 3000, 4567, 5999])
+      expect(await readDirect(`${prefix}${i}`)).toBe(`{"n":${i},"pad":"${'x'.repeat(50)}"}`);
   });
 
   it('get and store cross the thread with their values intact', async () => {
