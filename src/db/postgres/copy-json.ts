@@ -689,8 +689,7 @@ class JsonbWriter {
     }
     const keys = this.keysAt[depth]!; // start, end (past the closing quote) of each key
     const values = this.valuesAt[depth]!; // start of each value
-    keys.length = 0;
-    values.length = 0;
+    let count = 0; // entries are overwritten, never removed: the arrays keep their size from object to object
     for (;;) {
       const k = this.skipSpaces();
       if (this.byte(k) !== QUOTE) return -1;
@@ -703,8 +702,9 @@ class JsonbWriter {
       this.p = kEnd;
       if (this.byte(this.skipSpaces()) !== COLON) return -1;
       this.p++;
-      keys.push(k, kEnd);
-      values.push(this.skipSpaces());
+      keys[2 * count] = k;
+      keys[2 * count + 1] = kEnd;
+      values[count++] = this.skipSpaces();
       if (!this.skipValue()) return -1;
       const c = this.byte(this.skipSpaces());
       this.p++;
@@ -713,8 +713,8 @@ class JsonbWriter {
     }
     const after = this.p;
     const order = this.orderAt[depth]!;
-    if (!sortKeys(s, keys, order)) return -1;
-    for (let j = 0; j < order.length; j++) {
+    if (!sortKeys(s, keys, count, order)) return -1;
+    for (let j = 0; j < count; j++) {
       const i = order[j]!;
       if (j > 0) out[at++] = 44;
       for (let q = keys[2 * i]!; q < keys[2 * i + 1]!; q++) out[at++] = s[q]!;
@@ -766,10 +766,11 @@ class JsonbWriter {
   }
 }
 
-/** `order`: member indexes in byte order of their keys (plain ASCII); false when two keys are equal. */
-function sortKeys(s: Buffer, keys: number[], order: number[]): boolean {
-  const count = keys.length / 2;
-  order.length = count;
+/**
+ * `order[0, count)`: the indexes of the first `count` members in byte order of their keys (plain ASCII);
+ * false when two keys are equal.
+ */
+function sortKeys(s: Buffer, keys: number[], count: number, order: number[]): boolean {
   for (let i = 0; i < count; i++) {
     let j = i;
     while (j > 0) {

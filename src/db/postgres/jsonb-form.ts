@@ -253,6 +253,9 @@ export class JsonbCopyWriter {
     this.data = data;
     this.i = start;
     this.end = end;
+    // Room for the worst case at once (each byte written at most twice over, a `,` or `:` with its space, an
+    // escape's backslash doubled for COPY), so no write below checks for room.
+    out.ensure(2 * (end - start) + 16);
     this.out = out;
     const at = out.at;
     this.top = 0;
@@ -276,13 +279,11 @@ export class JsonbCopyWriter {
 
   private put(b: number): void {
     const o = this.out;
-    o.ensure(1);
     o.buf[o.at++] = b;
   }
 
   private putBytes(from: Buffer, start: number, end: number): void {
     const o = this.out;
-    o.ensure(end - start);
     if (end - start > 32) o.at += from.copy(o.buf, o.at, start, end);
     else for (let k = start; k < end; k++) o.buf[o.at++] = from[k]!;
   }
@@ -386,7 +387,6 @@ export class JsonbCopyWriter {
   /** `\` + `letter` in the JSON text: a COPY field writes each backslash twice. */
   private escape(letter: number): void {
     const o = this.out;
-    o.ensure(4);
     o.buf[o.at++] = 92;
     o.buf[o.at++] = 92;
     if (letter === 92) o.buf[o.at++] = 92;
@@ -410,7 +410,6 @@ export class JsonbCopyWriter {
       return;
     }
     const o = this.out;
-    o.ensure(4);
     if (cp < 0x80) o.buf[o.at++] = cp;
     else if (cp < 0x800) {
       o.buf[o.at++] = 0xc0 | (cp >> 6);
