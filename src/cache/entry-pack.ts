@@ -89,9 +89,22 @@ export class EntryPackBuilder {
    * (with more room, say).
    */
   begin(key: string, ttl: number, maxValueBytes: number): number {
-    this.reserve(ENTRY_HEADER + key.length * 3 + maxValueBytes);
+    const at = this.beginKey(key.length * 3, maxValueBytes);
+    return this.keyWritten(writeKey(this.buf, key, at), ttl);
+  }
+
+  /**
+   * Starts an entry whose key the caller writes too: returns where its key goes in `buffer` (room for
+   * `maxKeyBytes`, then `maxValueBytes`); `keyWritten` then says how long it is.
+   */
+  beginKey(maxKeyBytes: number, maxValueBytes: number): number {
+    this.reserve(ENTRY_HEADER + maxKeyBytes + maxValueBytes);
+    return this.offset + ENTRY_HEADER;
+  }
+
+  /** The key at `beginKey`'s offset is `keyBytes` long: returns where the value goes (then `commit`). */
+  keyWritten(keyBytes: number, ttl: number): number {
     const start = this.offset;
-    const keyBytes = writeKey(this.buf, key, start + ENTRY_HEADER);
     this.buf.writeUInt32LE(keyBytes, start);
     this.buf.writeDoubleLE(ttl, start + 8);
     return start + ENTRY_HEADER + keyBytes;

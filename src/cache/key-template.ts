@@ -66,6 +66,78 @@ export function compileKeyTemplate(
   };
 }
 
+/** Where a row's fields lie in its line of COPY text, by column index (CopyJson during `lines`). */
+export interface FieldBounds {
+  fieldStart(column: number): number;
+  fieldEnd(column: number): number;
+}
+
+/**
+ * A key written as UTF-8 straight from a row's COPY text, with no string per row: for a template whose
+ * placeholders are all integer columns, whose canonical text is their digits as PostgreSQL prints them.
+ * `render` returns the key's length in bytes, written at `at` (room for `maxBytes` is the caller's), or -1
+ * where the string renderer decides instead: a NULL, digits not in canonical form, a key over 250 bytes.
+ */
+export interface KeyBytesRenderer {
+  maxBytes: number;
+  render(text: Buffer, fields: FieldBounds, out: Buffer, at: number): number;
+}
+
+/** Characters of a 64-bit integer at most: a sign and 19 digits (and a digit to spare). */
+const INT_CHARS = 21;
+
+/** The byte renderer of a template, when it has one (see KeyBytesRenderer); the same keys as compileKeyTemplate. */
+export function compileKeyBytes(
+  template: string,
+  prefix: string,
+  columns: readonly Column[],
+): KeyBytesRenderer | null {
+  const literals: Buffer[] = [];
+  const slots: number[] = [];
+  let last = 0;
+  for (const m of template.matchAll(/\{([^{}]+)\}/g)) {
+    literals.push(Buffer.from((slots.length === 0 ? prefix : '') + template.slice(last, m.index)));
+    const index = columns.findIndex((c) => c.name === m[1]);
+    if (index < 0 || columns[index]!.kind !== 'int') return null;
+    slots.push(index);
+    last = m.index + m[0].length;
+  }
+  if (slots.length === 0) return null;
+  literals.push(Buffer.from(template.slice(last)));
+  // A space or control in the fixed text makes every key one the string renderer skips or hashes.
+  if (BAD_KEY_CHAR.test(prefix + template.replace(/\{[^{}]+\}/g, ''))) return null;
+  const fixed = literals.reduce((n, b) => n + b.length, 0);
+  return {
+    maxBytes: fixed + slots.length * INT_CHARS,
+    render(text, fields, out, at) {
+      let n = at;
+      for (let i = 0; i < slots.length; i++) {
+        const literal = literals[i]!;
+        for (let k = 0; k < literal.length; k++) out[n++] = literal[k]!;
+        const start = fields.fieldStart(slots[i]!);
+        const end = fields.fieldEnd(slots[i]!);
+        if (!canonicalDigits(text, start, end)) return -1;
+        for (let k = start; k < end; k++) out[n++] = text[k]!;
+      }
+      const tail = literals[slots.length]!;
+      for (let k = 0; k < tail.length; k++) out[n++] = tail[k]!;
+      return n - at > MAX_KEY_BYTES ? -1 : n - at;
+    },
+  };
+}
+
+/** `-?(0|[1-9][0-9]*)` but not `-0`, at most INT_CHARS long: what canonicalInt returns unchanged. */
+function canonicalDigits(text: Buffer, start: number, end: number): boolean {
+  if (end - start > INT_CHARS) return false;
+  let i = text[start] === 45 ? start + 1 : start;
+  if (i === end || (text[i] === 48 && (end - i > 1 || i > start))) return false;
+  for (; i < end; i++) {
+    const c = text[i]!;
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 export function isSkip(k: string | KeySkip): k is KeySkip {
   return typeof k !== 'string';
 }

@@ -2,6 +2,7 @@
  * What the engine needs of a database. One folder per database implements it (postgres/, mysql/, ...); the
  * engine never imports a driver. Rows cross this boundary in the one representation of `convert/value.ts`.
  */
+import type { FieldBounds } from '../cache/key-template.js';
 import type { Column, Row } from '../convert/value.js';
 import { RuntimeError } from '../errors.js';
 
@@ -73,9 +74,14 @@ export interface CopyText {
  * Canonical row JSON (convert/row-json.ts) written straight from COPY text lines, with only the columns a
  * cache key needs decoded: packing a batch's cache values without decoding its rows (PostgreSQL sources).
  */
-export interface CopyJson {
-  /** Calls `visit` for each line of `text`: a row with only the key columns set, and the line's bounds. */
-  lines(text: Buffer, visit: (keyRow: Row, start: number, end: number) => void): void;
+export interface CopyJson extends FieldBounds {
+  /**
+   * Calls `visit` with the bounds of each line of `text`. During the call, `keyRow` decodes the line's key
+   * columns, and `fieldStart`/`fieldEnd` say where the key columns' fields lie.
+   */
+  lines(text: Buffer, visit: (start: number, end: number) => void): void;
+  /** The line being visited as a row with only the key columns set (the same array from line to line). */
+  keyRow(): Row;
   /** Bytes `writeJson` needs at most for a line of `length` bytes whose fields all take the fast path. */
   maxBytes(length: number): number;
   /** Writes the line's row JSON into `out` at `at`; returns where it ends, or -1 when `out` is too small. */

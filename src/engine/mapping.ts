@@ -4,7 +4,13 @@
  * resume. Everything per table that can be precompiled is, here.
  */
 import { createHash } from 'node:crypto';
-import { compileKeyTemplate, type KeyRenderer, templateColumns } from '../cache/key-template.js';
+import {
+  compileKeyBytes,
+  compileKeyTemplate,
+  type KeyBytesRenderer,
+  type KeyRenderer,
+  templateColumns,
+} from '../cache/key-template.js';
 import { type Converter, converterFor, isIdentity } from '../convert/convert.js';
 import { rowEquality } from '../convert/row-equal.js';
 import { columnValueEncoder, rowJsonEncoder } from '../convert/row-json.js';
@@ -18,6 +24,8 @@ import { emptyCounts, type TableCounts } from './events.js';
 
 export interface CacheMapping {
   render: KeyRenderer;
+  /** `render` from a row's COPY text, where the template allows (packCopyEntries); null: `render` only. */
+  renderBytes: KeyBytesRenderer | null;
   /** The cache value of a converted (target) row; null: this row is not cached (e.g. a NULL column value). */
   value: (row: Row) => Buffer | null;
   /** The same value as text (`json`: encoded as UTF-8 when packed, no Buffer per row) or bytes. */
@@ -241,6 +249,7 @@ export async function resolveTable(
     if (problems.list.length === 0 && value && packValue) {
       cache = {
         render: compileKeyTemplate(table.cache.key, planCache.prefix, templateCols, planCache.longKeys),
+        renderBytes: compileKeyBytes(table.cache.key, planCache.prefix, templateCols),
         value,
         packValue,
         ttl: table.cache.ttl ?? planCache.ttl,

@@ -4,7 +4,7 @@
  */
 
 import { EntryPackBuilder, type PackedEntries } from '../cache/entry-pack.js';
-import { isSkip, type KeySkipReason } from '../cache/key-template.js';
+import { isSkip, type KeySkip, type KeySkipReason } from '../cache/key-template.js';
 import { ReadThrough } from '../cache/read-through.js';
 import type { Row } from '../convert/value.js';
 import { type Batch, type CopyJson, type Dialect, rowsOf } from '../db/dialect.js';
@@ -213,28 +213,45 @@ export function packCopyEntries(
   ttl: number,
   skips: SkipSink,
 ): PackedEntries {
-  const render = m.cache!.render;
+  const { render, renderBytes } = m.cache!;
   const text = batch.copyText!.text;
   // An entry is about its line, the column names and its key: a pack seldom grows (and it grows by half).
   const b = new EntryPackBuilder(text.length + batch.count * (copyJson.maxBytes(0) + 80) + 8192);
-  copyJson.lines(text, (row, start, end) => {
-    const key = render(row);
-    if (isSkip(key)) {
-      skips.add(key.skip, () => keySkipWarning(m, key.skip, row));
+  let key: string | KeySkip = '';
+  /** Starts the line's entry with room for `room` value bytes; -1: the row is not cached (`key` says why). */
+  const begin = (room: number): number => {
+    if (renderBytes) {
+      // The key's bytes straight from the line, when the byte renderer can write them.
+      const at = b.beginKey(renderBytes.maxBytes, room);
+      const n = renderBytes.render(text, copyJson, b.buffer, at);
+      if (n >= 0) {
+        key = '';
+        return b.keyWritten(n, ttl);
+      }
+    }
+    key = render(copyJson.keyRow());
+    return isSkip(key) ? -1 : b.begin(key, ttl, room);
+  };
+  copyJson.lines(text, (start, end) => {
+    let room = copyJson.maxBytes(end - start);
+    let at = begin(room);
+    if (at < 0) {
+      const { skip } = key as KeySkip;
+      const row = copyJson.keyRow();
+      skips.add(skip, () => keySkipWarning(m, skip, row));
       return;
     }
-    let room = copyJson.maxBytes(end - start);
-    let at = b.begin(key, ttl, room);
     let valueEnd = copyJson.writeJson(text, start, end, b.buffer, at);
     while (valueEnd < 0) {
       room *= 2;
-      at = b.begin(key, ttl, room);
+      at = begin(room);
       valueEnd = copyJson.writeJson(text, start, end, b.buffer, at);
     }
     const bytes = b.commit(valueEnd);
     if (bytes > maxValueBytes) {
+      const named = key === '' ? (render(copyJson.keyRow()) as string) : (key as string);
       b.undo();
-      skips.add('value-too-large', () => tooLargeWarning(key, bytes, maxValueBytes));
+      skips.add('value-too-large', () => tooLargeWarning(named, bytes, maxValueBytes));
     }
   });
   return b.finish();

@@ -22,7 +22,7 @@ function both(columns: Column[], lines: (string | Buffer)[]) {
     [],
   );
   const got: string[] = [];
-  writer.lines(text, (_row, start, end) => {
+  writer.lines(text, (start, end) => {
     const out = Buffer.alloc(writer.maxBytes(end - start));
     const at = writer.writeJson(text, start, end, out, 0);
     expect(at).toBeGreaterThan(0);
@@ -209,7 +209,8 @@ describe('row JSON from COPY text', () => {
     expect(writer.writeJson(text, 0, text.length - 1, small, 0)).toBe(-1);
     const keys: unknown[] = [];
     const b = new EntryPackBuilder(16);
-    writer.lines(text, (row, start, end) => {
+    writer.lines(text, (start, end) => {
+      const row = writer.keyRow();
       keys.push(row[0]);
       let room = writer.maxBytes(end - start);
       let at = b.begin(`k${row[0]}`, 60, room);

@@ -84,7 +84,7 @@ type Encode = (v: Value) => string;
 
 /**
  * The CopyJson of rows of `columns` (their kinds, in COPY order), written as objects with `names` as keys;
- * `keyColumns`: the columns `lines` decodes for each row (a cache key's).
+ * `keyColumns`: the columns `keyRow` decodes and `fieldStart`/`fieldEnd` find for each line (a cache key's).
  */
 export function copyJson(
   columns: readonly Column[],
@@ -123,30 +123,49 @@ class CopyJsonWriter implements CopyJson {
     this.encoders = columns.map((c) => jsonValueEncoder(c.kind));
     this.keyColumns = keyColumns;
     this.lastKeyColumn = keyColumns.length ? Math.max(...keyColumns) : -1;
+    this.starts = new Int32Array(this.lastKeyColumn + 2);
+    this.row = new Array(this.width).fill(null);
   }
 
-  lines(text: Buffer, visit: (keyRow: Row, start: number, end: number) => void): void {
-    const keyRow: Row = new Array(this.width).fill(null);
-    const fieldStart: number[] = new Array(this.lastKeyColumn + 2);
+  /** The current line's text and where each field up to the last key column starts (see `lines`). */
+  private text: Buffer = Buffer.alloc(0);
+  private readonly starts: Int32Array;
+  private readonly row: Row;
+
+  lines(text: Buffer, visit: (start: number, end: number) => void): void {
+    const starts = this.starts;
+    const last = this.lastKeyColumn;
+    this.text = text;
     let start = 0;
     while (start < text.length) {
       let end = text.indexOf(NEWLINE, start);
       if (end < 0) end = text.length;
-      if (this.lastKeyColumn >= 0) {
-        // Field boundaries up to the last key column; each key field decoded as the row decoder would.
-        let pos = start;
-        for (let i = 0; i <= this.lastKeyColumn; i++) {
-          fieldStart[i] = pos;
-          pos = fieldEnd(text, pos, end) + 1;
-        }
-        fieldStart[this.lastKeyColumn + 1] = pos;
-        for (const k of this.keyColumns) {
-          keyRow[k] = this.decoders[k]!(fieldText(text, fieldStart[k]!, fieldStart[k + 1]! - 1));
-        }
+      // Field boundaries up to the last key column.
+      let pos = start;
+      for (let i = 0; i <= last; i++) {
+        starts[i] = pos;
+        pos = fieldEnd(text, pos, end) + 1;
       }
-      visit(keyRow, start, end);
+      starts[last + 1] = pos;
+      visit(start, end);
       start = end + 1;
     }
+  }
+
+  fieldStart(column: number): number {
+    return this.starts[column]!;
+  }
+
+  fieldEnd(column: number): number {
+    return this.starts[column + 1]! - 1;
+  }
+
+  /** Each key field decoded as the row decoder would. */
+  keyRow(): Row {
+    const { row, starts, text } = this;
+    for (const k of this.keyColumns)
+      row[k] = this.decoders[k]!(fieldText(text, starts[k]!, starts[k + 1]! - 1));
+    return row;
   }
 
   maxBytes(length: number): number {
