@@ -258,4 +258,60 @@ describe('PostgreSQL COPY output form', () => {
       await writer.close();
     }
   });
+
+  it('creates the staging table only for a batch that meets existing keys, and again after a rollback took it', async () => {
+    const { db, dialect } = await setup(
+      'pg stage',
+      `CREATE TABLE t (id int PRIMARY KEY, qty int CHECK (qty >= 0)); INSERT INTO t VALUES (1, 1);
+       ${stateSql('t')}`,
+    );
+    const stage = async (client: { query: typeof db.client.query }) =>
+      (await client.query("SELECT count(*)::int AS n FROM pg_class WHERE relname = '_migrate_stage'")).rows[0]
+        .n;
+    const info = (await dialect.describeTable({ schema: 'public', name: 't' }))!;
+    const writer = await dialect.openWriter({
+      ref: { schema: 'public', name: 't' },
+      columns: info.columns,
+      key: [0],
+      onConflict: 'upsert',
+      stateTable: 'state',
+      label: 't',
+    });
+    try {
+      // New keys and an empty batch: COPY straight into the target, no staging table.
+      expect((await writer.writeBatch([['2', '2']], checkpointOf('t', 1), true)).written).toBe(1);
+      expect((await writer.writeBatch([], checkpointOf('t', 1), true)).written).toBe(0);
+      expect(await stage(db.client)).toBe(0);
+      // Key 1 exists: the batch goes through the staging table, created in its transaction; the row that
+      // breaks the CHECK rolls that transaction back, the table with it. (The direct COPY meets key 1 first:
+      // it checks its rows' constraints a thousand at a time, before their keys.)
+      const many = Array.from({ length: 1100 }, (_, i) => [String(10 + i), '0']);
+      await expect(
+        writer.writeBatch([['1', '5'], ...many, ['3', '-1']], checkpointOf('t', 2), true),
+      ).rejects.toThrow(/check constraint/);
+      expect(await stage(db.client)).toBe(0);
+      // The next batch creates it again, and is written.
+      expect(
+        (
+          await writer.writeBatch(
+            [
+              ['1', '5'],
+              ['3', '3'],
+            ],
+            checkpointOf('t', 2),
+            true,
+          )
+        ).written,
+      ).toBe(2);
+      const rows = await db.client.query('SELECT id, qty FROM t ORDER BY id');
+      expect(rows.rows).toEqual([
+        { id: 1, qty: 5 },
+        { id: 2, qty: 2 },
+        { id: 3, qty: 3 },
+      ]);
+      expect(await stage(db.client)).toBe(1);
+    } finally {
+      await writer.close();
+    }
+  });
 });

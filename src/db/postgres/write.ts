@@ -89,6 +89,10 @@ export class PostgresWriter implements Writer {
     this.intKey = spec.key.length > 0 && spec.key.every((i) => spec.columns[i]!.kind === 'int');
   }
 
+  /**
+   * The staging table, created by the first batch that needs it (inside its transaction: a rollback takes
+   * it back, see `rolledBack`). A writer that only ever COPYs straight into the target never creates one.
+   */
   private async ensureStage(): Promise<void> {
     if (this.staged) return;
     await this.client.query(
@@ -123,7 +127,6 @@ export class PostgresWriter implements Writer {
     checkpoint: CheckpointUpdate,
     readBack: boolean,
   ): Promise<BatchResult> {
-    await this.ensureStage();
     const t = this.timer;
     t.mark('pg-other');
     await this.client.query('BEGIN');
@@ -135,20 +138,25 @@ export class PostgresWriter implements Writer {
       t.mark('pg-commit');
       return { written, readBack: back, ...(identical ? { identical } : {}) };
     } catch (error) {
-      await this.client.query('ROLLBACK').catch(() => undefined);
+      await this.rollBack();
       throw error;
     }
   }
 
   async trialBatch(rows: Row[]): Promise<BatchResult> {
-    await this.ensureStage();
     await this.client.query('BEGIN');
     try {
       const { written, back, identical } = await this.writeRows(rows, true);
       return { written, readBack: back, ...(identical ? { identical } : {}) };
     } finally {
-      await this.client.query('ROLLBACK').catch(() => undefined);
+      await this.rollBack();
     }
+  }
+
+  /** Rolls the batch's transaction back, and with it a staging table it may have created. */
+  private async rollBack(): Promise<void> {
+    await this.client.query('ROLLBACK').catch(() => undefined);
+    this.staged = false;
   }
 
   /**
@@ -160,7 +168,9 @@ export class PostgresWriter implements Writer {
    */
   private async writeRows(rows: Row[] | Batch, readBack: boolean): Promise<Written> {
     const batch = Array.isArray(rows) ? rowsBatch(rows) : rows;
-    if (this.direct && batch.count > 0) {
+    // A chunk's last checkpoint can come with no rows: nothing to COPY, nothing to read back.
+    if (batch.count === 0) return { written: 0, back: readBack ? [] : null };
+    if (this.direct) {
       try {
         const sent = await this.copyInto(this.target, batch);
         if (!readBack) return { written: batch.count, back: null };
@@ -174,6 +184,7 @@ export class PostgresWriter implements Writer {
         this.direct = false;
       }
     }
+    await this.ensureStage();
     await this.copyInto(STAGE, batch);
     return this.insertAndReadBack(batch.count, readBack);
   }
