@@ -1,11 +1,13 @@
 // The distinct keys of a pack, found from its bytes by hash, must be what a Set of key strings finds: the
 // first entry of each key in pack order, and every further entry of a key as one of its alternatives, also
 // when hashes collide (forced here: equal hashes for different keys).
+
 import { describe, expect, it } from 'vitest';
 import { distinctKeys } from '../../src/cache/distinct-keys.js';
 import { EntryPackBuilder, PackIndex } from '../../src/cache/entry-pack.js';
 import { KetamaRing } from '../../src/cache/ketama.js';
 import { KetamaPlacement, keyHashes, ModulaPlacement } from '../../src/cache/placement.js';
+import { seeded } from '../helpers/random.js';
 
 function packOf(keys: readonly string[]): PackIndex {
   const b = new EntryPackBuilder();
@@ -46,11 +48,7 @@ function found(pack: PackIndex, hashes: Uint32Array): { first: number[]; more: M
 
 /** Keys drawn from a pool of `distinct`, so that many repeat. */
 function repeatingKeys(count: number, distinct: number): string[] {
-  let seed = 5;
-  const rand = () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed;
-  };
+  const rand = seeded(5);
   return Array.from(
     { length: count },
     () => `prefix:order:${rand() % distinct}${rand() % 7 === 0 ? 'é' : ''}`,

@@ -4,6 +4,7 @@
 import { hash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { md5FirstWord, md5FirstWordOfBytes } from '../../src/cache/md5-word.js';
+import { randomKey, seeded } from '../helpers/random.js';
 
 const reference = (s: string) => hash('md5', Buffer.from(s, 'utf8'), 'buffer').readUInt32LE(0);
 
@@ -75,25 +76,9 @@ describe('md5FirstWordOfBytes', () => {
   });
 
   it('equals md5FirstWord on random ASCII and non-ASCII keys', () => {
-    let seed = 7;
-    const rand = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed;
-    };
+    const rand = seeded(7);
     for (let k = 0; k < 5000; k++) {
-      const len = rand() % 100;
-      let s = '';
-      for (let i = 0; i < len; i++) {
-        const r = rand() % 100;
-        s +=
-          r < 70
-            ? String.fromCharCode(32 + (rand() % 95))
-            : r < 90
-              ? String.fromCharCode(0x80 + (rand() % 0x780))
-              : r < 97
-                ? String.fromCharCode(0x800 + (rand() % 0xd000))
-                : String.fromCodePoint(0x10000 + (rand() % 0x1000));
-      }
+      const s = randomKey(rand, 100);
       const { buf, start, end } = embedded(s);
       expect(md5FirstWordOfBytes(buf, start, end), JSON.stringify(s)).toBe(md5FirstWord(s));
     }

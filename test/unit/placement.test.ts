@@ -12,37 +12,15 @@ import {
   ModulaPlacement,
   ONE_SERVER,
 } from '../../src/cache/placement.js';
+import { randomKey, seeded } from '../helpers/random.js';
 
 const SERVERS = ['10.0.0.1:11211', '10.0.0.2:11211', '10.0.0.3:11211', '10.0.0.4:11212', '10.0.0.5:11211'];
 
 /** Keys like the application's, plus random ASCII and non-ASCII ones (2-, 3- and 4-byte UTF-8). */
 function sampleKeys(count: number): string[] {
-  let seed = 99;
-  const rand = () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed;
-  };
+  const rand = seeded(99);
   const keys: string[] = [];
-  for (let k = 0; k < count; k++) {
-    if (k % 2 === 0) {
-      keys.push(`prefix:order:${100000 + k}`);
-      continue;
-    }
-    const len = 1 + (rand() % 60);
-    let s = '';
-    for (let i = 0; i < len; i++) {
-      const r = rand() % 100;
-      s +=
-        r < 60
-          ? String.fromCharCode(33 + (rand() % 94))
-          : r < 80
-            ? String.fromCharCode(0x80 + (rand() % 0x780))
-            : r < 95
-              ? String.fromCharCode(0x800 + (rand() % 0xd000))
-              : String.fromCodePoint(0x10000 + (rand() % 0x2000));
-    }
-    keys.push(s);
-  }
+  for (let k = 0; k < count; k++) keys.push(k % 2 === 0 ? `prefix:order:${100000 + k}` : randomKey(rand, 61));
   return keys;
 }
 
