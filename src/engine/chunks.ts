@@ -66,9 +66,11 @@ async function valueBoundaries(ctx: EngineContext, m: TableMapping, every: numbe
   if (rows * 2n < width) return null;
   const parts = (rows + BigInt(every) - 1n) / BigInt(every);
   const out: Row[] = [];
-  for (let i = 1n; i < parts; i++) {
+  // Equal bounds (more parts than values, from a far-off estimate) are one.
+  for (let i = 1n, last = min - 1n; i < parts; i++) {
     const bound = min + (width * i) / parts - 1n;
-    if (out.length === 0 || bound > BigInt(out[out.length - 1]![0] as string)) out.push([String(bound)]);
+    if (bound > last) out.push([String(bound)]);
+    last = bound;
   }
   return out;
 }

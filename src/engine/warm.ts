@@ -217,7 +217,8 @@ export function packCopyEntries(
   const text = batch.copyText!.text;
   // An entry is about its line, the column names and its key: a pack seldom grows (and it grows by half).
   const b = new EntryPackBuilder(text.length + batch.count * (copyJson.maxBytes(0) + 80) + 8192);
-  let key: string | KeySkip = '';
+  /** The line's key from the string renderer; null: written as bytes by the byte renderer. */
+  let key: string | KeySkip | null = null;
   /** Starts the line's entry with room for `room` value bytes; -1: the row is not cached (`key` says why). */
   const begin = (room: number): number => {
     if (renderBytes) {
@@ -225,7 +226,7 @@ export function packCopyEntries(
       const at = b.beginKey(renderBytes.maxBytes, room);
       const n = renderBytes.render(text, copyJson, b.buffer, at);
       if (n >= 0) {
-        key = '';
+        key = null;
         return b.keyWritten(n, ttl);
       }
     }
@@ -249,7 +250,7 @@ export function packCopyEntries(
     }
     const bytes = b.commit(valueEnd);
     if (bytes > maxValueBytes) {
-      const named = key === '' ? (render(copyJson.keyRow()) as string) : (key as string);
+      const named = (key ?? render(copyJson.keyRow())) as string;
       b.undo();
       skips.add('value-too-large', () => tooLargeWarning(named, bytes, maxValueBytes));
     }

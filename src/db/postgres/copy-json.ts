@@ -105,6 +105,11 @@ class CopyJsonWriter implements CopyJson {
   private readonly encoders: Encode[];
   private readonly keyColumns: number[];
   private readonly lastKeyColumn: number;
+  /** The text `lines` visits, and where each field up to the last key column starts in its line. */
+  private text: Buffer = Buffer.alloc(0);
+  private readonly starts: Int32Array;
+  /** The key row `keyRow` fills (the same array from line to line). */
+  private readonly row: Row;
 
   constructor(
     private readonly columns: readonly Column[],
@@ -126,11 +131,6 @@ class CopyJsonWriter implements CopyJson {
     this.starts = new Int32Array(this.lastKeyColumn + 2);
     this.row = new Array(this.width).fill(null);
   }
-
-  /** The current line's text and where each field up to the last key column starts (see `lines`). */
-  private text: Buffer = Buffer.alloc(0);
-  private readonly starts: Int32Array;
-  private readonly row: Row;
 
   lines(text: Buffer, visit: (start: number, end: number) => void): void {
     const starts = this.starts;

@@ -91,7 +91,7 @@ export class PostgresWriter implements Writer {
 
   /**
    * The staging table, created by the first batch that needs it (inside its transaction: a rollback takes
-   * it back, see `rolledBack`). A writer that only ever COPYs straight into the target never creates one.
+   * it back, see `rollBack`). A writer that only ever COPYs straight into the target never creates one.
    */
   private async ensureStage(): Promise<void> {
     if (this.staged) return;
