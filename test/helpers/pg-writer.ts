@@ -1,7 +1,8 @@
 // For tests of the PostgreSQL dialect's writer: per-test databases with a dialect on each (both closed after
 // the test), a state table whose chunk rows the writer's checkpoints update, and such a checkpoint.
 import { afterEach } from 'vitest';
-import type { CheckpointUpdate } from '../../src/db/dialect.js';
+import type { Column } from '../../src/convert/value.js';
+import type { CheckpointUpdate, Writer } from '../../src/db/dialect.js';
 import { PostgresDialect } from '../../src/db/postgres/index.js';
 import { createPgDatabase, type PgTestDatabase } from './databases.js';
 
@@ -50,4 +51,16 @@ export function checkpointOf(table: string, rows = 0): CheckpointUpdate {
     done: false,
     leaseMs: 60_000,
   };
+}
+
+/** An upsert writer of table `name` (schema public, key: its first column) checkpointing into `state`. */
+export function upsertWriter(dialect: PostgresDialect, name: string, columns: Column[]): Promise<Writer> {
+  return dialect.openWriter({
+    ref: { schema: 'public', name },
+    columns,
+    key: [0],
+    onConflict: 'upsert',
+    stateTable: 'state',
+    label: name,
+  });
 }

@@ -10,7 +10,7 @@ import { rowsBatch } from '../../src/db/dialect.js';
 import { copyEncoderFor } from '../../src/db/postgres/codec.js';
 import { type ByteOut, JsonbCopyWriter, jsonbText } from '../../src/db/postgres/jsonb-form.js';
 import { copyOut } from '../../src/db/postgres/read.js';
-import { checkpointOf, scopedPgDialects, stateSql } from '../helpers/pg-writer.js';
+import { checkpointOf, scopedPgDialects, stateSql, upsertWriter } from '../helpers/pg-writer.js';
 
 const setup = scopedPgDialects();
 
@@ -211,14 +211,7 @@ describe('PostgreSQL COPY output form', () => {
       ['a', batch],
       ['b', rowsBatch(rows)],
     ] as const) {
-      const writer = await dialect.openWriter({
-        ref: { schema: 'public', name: table },
-        columns: info.columns,
-        key: [0],
-        onConflict: 'upsert',
-        stateTable: 'state',
-        label: table,
-      });
+      const writer = await upsertWriter(dialect, table, info.columns);
       try {
         const result = await writer.writeBatch(input, checkpointOf(table), true);
         expect(result.written).toBe(rows.length);
@@ -236,14 +229,7 @@ describe('PostgreSQL COPY output form', () => {
     );
     expect(diff.rows[0].n).toBe(0);
 
-    const writer = await dialect.openWriter({
-      ref: { schema: 'public', name: 'c' },
-      columns: info.columns,
-      key: [0],
-      onConflict: 'upsert',
-      stateTable: 'state',
-      label: 'c',
-    });
+    const writer = await upsertWriter(dialect, 'c', info.columns);
     try {
       const result = await writer.writeBatch(batch, checkpointOf('c'), true);
       expect(result.identical).toBeUndefined();
@@ -269,14 +255,7 @@ describe('PostgreSQL COPY output form', () => {
       (await client.query("SELECT count(*)::int AS n FROM pg_class WHERE relname = '_migrate_stage'")).rows[0]
         .n;
     const info = (await dialect.describeTable({ schema: 'public', name: 't' }))!;
-    const writer = await dialect.openWriter({
-      ref: { schema: 'public', name: 't' },
-      columns: info.columns,
-      key: [0],
-      onConflict: 'upsert',
-      stateTable: 'state',
-      label: 't',
-    });
+    const writer = await upsertWriter(dialect, 't', info.columns);
     try {
       // New keys and an empty batch: COPY straight into the target, no staging table.
       expect((await writer.writeBatch([['2', '2']], checkpointOf('t', 1), true)).written).toBe(1);
