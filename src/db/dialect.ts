@@ -270,7 +270,8 @@ export interface Dialect {
    * `limit`: cover only the first `limit` rows in key order; `lastKey` is then the key of the last of them
    * (null when the range held fewer than `limit` rows: the digest reached `until` or the end).
    * `key` empty: the whole source, `after`/`until`/`limit` ignored. Digests are comparable between two
-   * databases of the same dialect for columns of identical types (equal exactly when the rows are equal).
+   * databases of the same dialect for columns of identical types (equal exactly when the rows are equal)
+   * when both are computed in the same `form`, one of {@link digestForms}' (the dialect's default when absent).
    */
   chunkDigest?(spec: {
     from: RowSource;
@@ -279,7 +280,10 @@ export interface Dialect {
     after: Row | null;
     until: Row | null;
     limit?: number;
+    form?: string;
   }): Promise<{ count: number; digest: string; lastKey: Row | null }>;
+  /** With chunkDigest: the forms of digest this server can compute, best (cheapest) first. */
+  digestForms?(): Promise<string[]>;
   openWriter(spec: WriteSpec): Promise<Writer>;
   /**
    * `createTables`: the DDL that creates a table of these columns (types already mapped for this database

@@ -51,8 +51,18 @@ export function sqlDigestUsable(ctx: VerifyContext, m: TableMapping): boolean {
   return m.key.every((i) => ORDER_SAFE.has(m.targetColumns[i]!.kind));
 }
 
-export function digestSides(check: TableCheck): { source: Side; target: Side } {
+/**
+ * The two sides' digest functions, both in the same form: the first of the source's forms (best first) that
+ * the target has too.
+ */
+export async function digestSides(check: TableCheck): Promise<{ source: Side; target: Side }> {
   const { ctx, m } = check;
+  const none: string[] = [];
+  const [sourceForms, targetForms] = await Promise.all([
+    ctx.source.digestForms?.() ?? none,
+    ctx.target.digestForms?.() ?? none,
+  ]);
+  const form = sourceForms.find((f) => targetForms.includes(f));
   const side =
     (dialect: Dialect, from: RowSource, columns: TableMapping['sourceColumns']): Side =>
     (range, limit) =>
@@ -63,6 +73,7 @@ export function digestSides(check: TableCheck): { source: Side; target: Side } {
         after: range.after,
         until: range.until,
         ...(limit !== undefined ? { limit } : {}),
+        ...(form !== undefined ? { form } : {}),
       });
   return {
     source: side(ctx.source, m.from, m.sourceColumns),
@@ -74,7 +85,7 @@ const same = (a: Digest, b: Digest) => a.count === b.count && a.digest === b.dig
 
 /** Returns whether the whole table was compared (false: stopped). */
 export async function compareChunked(check: TableCheck): Promise<boolean> {
-  const { source, target } = digestSides(check);
+  const { source, target } = await digestSides(check);
   let after: Row | null = null;
   let nextSource = source({ after, until: null }, CHUNK_ROWS);
   nextSource.catch(() => undefined);

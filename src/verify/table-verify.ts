@@ -56,7 +56,7 @@ export async function verifyTable(ctx: VerifyContext, m: TableMapping): Promise<
 
 async function verifyKeyless(check: TableCheck, fast: boolean, cache: CacheCheck | null): Promise<boolean> {
   if (fast) {
-    const { source, target } = digestSides(check);
+    const { source, target } = await digestSides(check);
     const whole = { after: null, until: null };
     const [s, t] = await Promise.all([source(whole), target(whole)]);
     if (s.count === t.count && s.digest === t.digest) {

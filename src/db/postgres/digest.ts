@@ -1,14 +1,29 @@
 /**
  * Chunk digests computed inside PostgreSQL (`Dialect.chunkDigest`), so `migrate verify` compares equal ranges
- * without downloading a row. Per row: the text form of `ROW(columns)`, which is unambiguous (NULL is an empty
- * field, "" a quoted one; quotes, commas and backslashes escaped) and exact under the session's fixed text
- * settings (UTC, ISO dates, extra_float_digits; connect.ts), hashed twice with `hashtextextended` (PostgreSQL's
- * own 64-bit hash, two seeds: 128 bits). Per chunk: the count and the two sums of those hashes (numeric, no
- * overflow): order-independent, so each database may visit rows in any order, and unlike XOR a duplicated row
- * is not cancelled out.
+ * without downloading a row. Per row, a 64-bit hash `h` of one of two forms:
  *
- * Why not md5: measured 2.5x slower here (md5, then hex text to bit(64) to bigint, per row), and md5() fails
- * on FIPS-mode servers. hashtextextended is not a cryptographic hash, which a digest that only decides which
+ * - `values` (PostgreSQL 14 and later): `hash_record_extended` of `ROW(columns)`, each column hashed by its
+ *   type's own hash function, without printing it. Used only for types whose equality is exactly the equality
+ *   of their canonical forms (convert/canonical.ts: numbers by value, so numeric 1.5 = 1.50 and jsonb
+ *   `{"a": 1.0}` = `{"a": 1}`; timestamps as instants): integers, numeric, floats, boolean, bytea, date,
+ *   time, timestamp(tz), uuid and jsonb. Every other column is hashed as its text under the "C" collation,
+ *   byte for byte: text under a case-insensitive collation, interval ('1 day' = '24 hours'), timetz and json
+ *   have an equality looser than their text, or (json, point) none. About 2.5x cheaper than `text` (0.67 s
+ *   against 1.67 s per million rows of the bench's table, one core).
+ * - `text`: `hashtextextended` of the text form of `ROW(columns)`, which is unambiguous (NULL is an empty
+ *   field, "" a quoted one; quotes, commas and backslashes escaped) and exact under the session's fixed text
+ *   settings (UTC, ISO dates, extra_float_digits; connect.ts). For servers before 14.
+ *
+ * Per chunk: the count and two sums (numeric, no overflow) of `h` hashed again with two seeds
+ * (`hashtextextended(h::text, seed)`): order-independent, so each database may visit rows in any order, and
+ * unlike XOR a duplicated row is not cancelled out. The second hashing is needed: hash_record_extended
+ * combines its columns' hashes linearly (h = 31·h + column hash), so plain sums of `h` would not change when
+ * two rows swap a column's values. (hashint8extended would be cheaper but folds its input to 32 bits.) The
+ * subquery is fenced (`OFFSET 0`) so that `h` is computed once per row, not once per sum. Both sides use the
+ * same form, the best both servers have (`digestForms`).
+ *
+ * Why not md5: measured 2.5x slower than `text` here (md5, then hex text to bit(64) to bigint, per row), and
+ * md5() fails on FIPS-mode servers. These hashes are not cryptographic, which a digest that only decides which
  * ranges to download does not need; a digest that differs between two servers for equal rows (a different
  * byte order, say) costs time, never a wrong answer, since differing ranges are compared row by row.
  *
@@ -16,11 +31,11 @@
  * scan on the key's index) that finds the chunk's last key; the digest then covers (after, lastKey].
  */
 import type pg from 'pg';
-import type { Column, Row } from '../../convert/value.js';
+import type { Column, ColumnKind, Row } from '../../convert/value.js';
 import type { RowSource } from '../dialect.js';
 import { paramOf } from './codec.js';
 import { rowDecoder } from './read.js';
-import { columnList, quoteTable } from './sql.js';
+import { columnList, quoteIdent, quoteTable } from './sql.js';
 
 /** The second hash's seed: any constant other than 0, the same on every side. */
 const SEED = 7_046_029_254_386_353_131n;
@@ -32,6 +47,38 @@ export interface DigestSpec {
   after: Row | null;
   until: Row | null;
   limit?: number;
+  /** One of {@link digestForms}; `text` when absent. */
+  form?: string;
+}
+
+/** The forms this server can digest in, best first. */
+export async function digestForms(client: pg.Client): Promise<string[]> {
+  const r = await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
+  return Number(r.rows[0]?.v ?? 0) >= 140000 ? ['values', 'text'] : ['text'];
+}
+
+/** Kinds hashed by their own type's hash function in the `values` form (and jsonb; see the top). */
+const BY_VALUE: ReadonlySet<ColumnKind> = new Set<ColumnKind>([
+  'int',
+  'decimal',
+  'float',
+  'bool',
+  'bytes',
+  'date',
+  'time',
+  'timestamp',
+  'timestamptz',
+  'uuid',
+]);
+
+/** The per-row 64-bit hash `h` (see the top). */
+function rowHash(form: string, columns: Column[]): string {
+  if (form !== 'values') return `hashtextextended(ROW(${columnList(columns.map((c) => c.name))})::text, 0)`;
+  const fields = columns.map((c) => {
+    const name = quoteIdent(c.name);
+    return BY_VALUE.has(c.kind) || c.dbType === 'jsonb' ? name : `${name}::text COLLATE "C"`;
+  });
+  return `hash_record_extended(ROW(${fields.join(', ')}), 0)`;
 }
 
 export interface Digest {
@@ -79,14 +126,14 @@ export async function chunkDigest(client: pg.Client, spec: DigestSpec): Promise<
     if (lastKey) until = lastKey;
   }
   const r = range(spec, until);
-  const row = columnList(spec.columns.map((c) => c.name));
+  const form = spec.form ?? 'text';
   const text =
-    `SELECT count(*)::text, coalesce(sum(hashtextextended(r, 0)), 0)::text,` +
-    ` coalesce(sum(hashtextextended(r, ${SEED})), 0)::text` +
-    ` FROM (SELECT ROW(${row})::text AS r FROM ${r.from}${r.where}) AS "_d"`;
+    `SELECT count(*)::text, coalesce(sum(hashtextextended(h::text, 0)), 0)::text,` +
+    ` coalesce(sum(hashtextextended(h::text, ${SEED})), 0)::text` +
+    ` FROM (SELECT ${rowHash(form, spec.columns)} AS h FROM ${r.from}${r.where} OFFSET 0) AS "_d"`;
   const result = await client.query<[string, string, string]>({ text, values: r.values, rowMode: 'array' });
   const [count, high, low] = result.rows[0] ?? ['0', '0', '0'];
-  return { count: Number(count), digest: `${high}:${low}`, lastKey };
+  return { count: Number(count), digest: `${form}:${high}:${low}`, lastKey };
 }
 
 /** The key of the `n`th row after `after` (within `until`), or null when the range has fewer rows. */

@@ -19,7 +19,7 @@ import { copyEncoderFor } from './codec.js';
 import { connectPostgres } from './connect.js';
 import { copyJson } from './copy-json.js';
 import { createTableSql } from './ddl.js';
-import { chunkDigest, type Digest, type DigestSpec } from './digest.js';
+import { chunkDigest, type Digest, type DigestSpec, digestForms } from './digest.js';
 import { describeQuery, describeTable } from './introspect.js';
 import {
   CopyBatch,
@@ -123,6 +123,10 @@ export class PostgresDialect implements Dialect {
 
   async chunkDigest(spec: DigestSpec): Promise<Digest> {
     return chunkDigest(await this.shared(), spec);
+  }
+
+  async digestForms(): Promise<string[]> {
+    return digestForms(await this.shared());
   }
 
   async fetchByKeys(ref: TableRef, columns: Column[], key: number[], keys: Row[]): Promise<Row[]> {
