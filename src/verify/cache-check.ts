@@ -21,9 +21,11 @@ import type { TableCheck } from './table-check.js';
 
 /**
  * Rows per batch of the cache check's own read of the source: a batch's entries are one request to the
- * cache thread, and two are in flight. Larger batches add memory (about 40 MB at 20,000 rows), not speed.
+ * cache thread. Larger batches add memory (about 40 MB at 20,000 rows), not speed.
  */
 const CACHE_CHECK_ROWS = 5000;
+/** Batches the cache is checking at once while the next is read and packed. */
+const CACHE_CHECK_IN_FLIGHT = 2;
 
 export class CacheCheck {
   private warnedFailure = false;
@@ -66,9 +68,10 @@ export class CacheCheck {
   }
 
   /**
-   * The fast path digests the source inside the database: this reads it once more, for the cache. The cache
-   * checks one batch while the next is read and packed. A batch read as COPY text has its entries written
-   * straight from the text (copyJsonOf), decoded only to name a wrong key.
+   * The fast path digests the source inside the database: this reads it once more, for the cache. The next
+   * batch is read while one is packed, and the cache checks up to {@link CACHE_CHECK_IN_FLIGHT} batches
+   * meanwhile. A batch read as COPY text has its entries written straight from the text (copyJsonOf), decoded
+   * only to name a wrong key.
    */
   async stream(): Promise<boolean> {
     const { ctx, m } = this.check;
@@ -81,31 +84,40 @@ export class CacheCheck {
     };
     const copyJson = m.key.length > 0 ? copyJsonOf(ctx.source, m, 'source') : null;
     const max = this.config.maxValueBytes;
-    let inFlight: Promise<void> | null = null;
+    const inFlight: Promise<void>[] = [];
+    const batches = m.key.length > 0 ? readKeyed(ctx.source, spec) : asBatches(ctx.source.readBatches(spec));
+    const it = batches[Symbol.asyncIterator]();
+    let next: Promise<IteratorResult<Batch>> | null = it.next();
     try {
-      const batches =
-        m.key.length > 0 ? readKeyed(ctx.source, spec) : asBatches(ctx.source.readBatches(spec));
-      for await (const batch of batches) {
+      for (;;) {
+        const step: IteratorResult<Batch> = await next;
+        next = null;
+        if (step.done) break;
+        next = it.next();
+        next.catch(() => undefined);
+        const batch = step.value;
         let converted: readonly Row[] | null = null;
         const rows = () => {
           converted ??= this.check.convert(batch.rows());
           return converted;
         };
-        const next =
+        const checked =
           copyJson && batch.copyText
             ? this.submit(packCopyEntries(m, batch, copyJson, max, 0, this.skips), rows)
             : this.submit(this.pack(rows()), rows);
-        next.catch(() => undefined);
-        if (inFlight) await inFlight;
-        inFlight = next;
+        checked.catch(() => undefined);
+        inFlight.push(checked);
+        if (inFlight.length >= CACHE_CHECK_IN_FLIGHT) await inFlight.shift();
         if (ctx.shouldStop()) return false;
       }
-      if (inFlight) await inFlight;
-      inFlight = null;
+      while (inFlight.length > 0) await inFlight.shift();
       return true;
     } finally {
-      // A failure elsewhere: let the batch in flight settle before the cache is closed.
-      if (inFlight) await (inFlight as Promise<void>).catch(() => undefined);
+      // Stopped or failed: let the batches in flight settle before the cache is closed, and end the read
+      // (after the batch being read ahead, if any) so that its connection is released.
+      await Promise.allSettled(inFlight);
+      if (next) await next.catch(() => undefined);
+      await it.return?.(undefined).catch(() => undefined);
     }
   }
 

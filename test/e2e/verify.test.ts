@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, writePlan } from '../helpers/cli.js';
+import { runCli, startCli, writePlan } from '../helpers/cli.js';
 import {
   createMysqlDatabase,
   createPgDatabase,
@@ -232,6 +232,51 @@ tables:
     const result = await runCli(['verify', file, '--no-progress']);
     expect(result.code).toBe(3);
     expect(sortKeys(report(file, name))).toEqual(['dst.t id=4000 target different']);
+  });
+  it('Ctrl-C (SIGINT) while the cache is checked stops the read and the checks in flight, exits 130', async () => {
+    const db = await pgDb('verify pg sigint');
+    await db.client.query(`
+      CREATE SCHEMA src; CREATE SCHEMA dst;
+      CREATE TABLE src.t (id bigint PRIMARY KEY, v text, at timestamptz);
+      INSERT INTO src.t SELECT g, repeat('v', g % 50), timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second'
+        FROM generate_series(1, 300000) g;
+      CREATE TABLE dst.t (LIKE src.t INCLUDING ALL);`);
+    const prefix = `vs${randomBytes(4).toString('hex')}:`;
+    const file = writePlan(`version: 1
+name: vs${randomBytes(3).toString('hex')}
+source:
+  url: ${db.url}
+target:
+  url: ${db.url}
+cache:
+  servers: [${testServers.memcachedServers.join(', ')}]
+  prefix: "${prefix}"
+  ttl: 600
+tables:
+  - source: src.t
+    target: dst.t
+    cache: { key: "t:{id}" }
+`);
+    expect((await runCli(['run', file, '--no-progress'])).code).toBe(0);
+    const verify = startCli(['verify', file, '--json']);
+    let stdout = '';
+    await new Promise<void>((resolve) => {
+      verify.child.stdout!.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.includes('"event":"batch"')) resolve();
+      });
+    });
+    verify.child.kill('SIGINT');
+    const stopped = await verify.done;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    const done = events(stopped.stdout).find((e) => e.event === 'table-done') as unknown as {
+      complete: boolean;
+      counts: { read: number; cached: number; mismatches: number };
+    };
+    expect(done.complete).toBe(false);
+    expect(done.counts.read).toBeLessThan(300000);
+    expect(done.counts.cached).toBeLessThan(300000);
+    expect(done.counts.mismatches).toBe(0);
   });
 });
 
