@@ -1,12 +1,16 @@
-/** Opens the plan's cache. */
+/** Opens the plan's cache. memjs is loaded only for a memcached cache kept on this thread. */
 import type { PlanCache } from '../plan/schema.js';
 import type { Cache } from './cache.js';
-import { MemcachedCache, type MemcachedCacheOptions } from './memcached.js';
+import type { MemcachedCacheOptions } from './memcached.js';
 import { ITEM_OVERHEAD_BYTES, MAX_KEY_BYTES, MEMORY_DEFAULT_ITEM_BYTES, MemoryCache } from './memory.js';
 import { ThreadedCache, workerScript } from './threaded.js';
 
 /** `onLog` receives the cache's messages (a server failing, keys refused); without it they are kept quietly. */
-export function openCache(cfg: PlanCache, concurrency?: number, onLog?: (message: string) => void): Cache {
+export async function openCache(
+  cfg: PlanCache,
+  concurrency?: number,
+  onLog?: (message: string) => void,
+): Promise<Cache> {
   if (cfg.driver === 'memory') {
     // Sized like a memcached started with the item size the plan allows (`-I`), never below its 1 MiB.
     const maxItemBytes = Math.max(
@@ -30,5 +34,5 @@ export function openCache(cfg: PlanCache, concurrency?: number, onLog?: (message
   // On its own thread (see threaded.ts) unless running from sources, or MIGRATE_CACHE_THREAD=0 asks not to.
   const script = workerScript();
   if (script && process.env.MIGRATE_CACHE_THREAD !== '0') return new ThreadedCache(options, script);
-  return new MemcachedCache(options);
+  return new (await import('./memcached.js')).MemcachedCache(options);
 }

@@ -1,21 +1,21 @@
-/** Picks the dialect for a URL by its scheme. */
+/**
+ * Picks the dialect for a URL by its scheme. A dialect's module (and its driver) is loaded only when a URL
+ * asks for it: a PostgreSQL-only run does not spend its start-up loading mysql2 and better-sqlite3.
+ */
 import { maskUrl, UsageError } from '../errors.js';
 import type { Dialect } from './dialect.js';
-import { MysqlDialect } from './mysql/index.js';
-import { PostgresDialect } from './postgres/index.js';
-import { SqliteDialect } from './sqlite/index.js';
 
-export function openDialect(url: string): Dialect {
+export async function openDialect(url: string): Promise<Dialect> {
   const scheme = url.slice(0, url.indexOf(':')).toLowerCase();
   switch (scheme) {
     case 'postgres':
     case 'postgresql':
-      return new PostgresDialect(url);
+      return new (await import('./postgres/index.js')).PostgresDialect(url);
     case 'mysql':
     case 'mariadb':
-      return new MysqlDialect(url);
+      return new (await import('./mysql/index.js')).MysqlDialect(url);
     case 'sqlite':
-      return new SqliteDialect(url);
+      return new (await import('./sqlite/index.js')).SqliteDialect(url);
     default:
       throw new UsageError(`${maskUrl(url)}: unsupported database URL scheme "${scheme}"`, {
         hint: 'use postgres://, mysql:// or mariadb://',

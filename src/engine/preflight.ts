@@ -27,7 +27,7 @@ export async function pingCacheServers(cfg: PlanCache): Promise<void> {
   const failures: string[] = [];
   await Promise.all(
     (cfg.servers ?? []).map(async (server) => {
-      const one = openCache({ ...cfg, servers: [server], retries: 0 });
+      const one = await openCache({ ...cfg, servers: [server], retries: 0 });
       try {
         const got = await one.get([PING_KEY]);
         if (got.failed.length > 0) failures.push(server);
@@ -47,8 +47,8 @@ export async function pingCacheServers(cfg: PlanCache): Promise<void> {
 
 export async function preflight(plan: Plan, tables: string[] | undefined): Promise<Preflight> {
   const indexes = selectTables(plan, tables);
-  const source = openDialect(plan.source.url);
-  const target = openDialect(plan.target.url);
+  const source = await openDialect(plan.source.url);
+  const target = await openDialect(plan.target.url);
   const close = async () => {
     await Promise.all([source.close(), target.close()]);
   };

@@ -87,8 +87,8 @@ export async function resolveAll(
 
 export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> {
   const indexes = selectTables(plan, opts.tables);
-  const source = openDialect(plan.source.url);
-  const target = openDialect(plan.target.url);
+  const source = await openDialect(plan.source.url);
+  const target = await openDialect(plan.target.url);
   let cache: Cache | null = null;
   const reports = new ReportFiles(opts.reportDir, plan.name);
   try {
@@ -96,7 +96,9 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     const mappings = await resolveAll(plan, indexes, source, target, { planCreate: true });
     const warm = plan.cache && plan.cache.warm !== 'off' ? plan.cache : null;
     if (warm)
-      cache = openCache(warm, opts.concurrency, (message) => opts.sink.emit({ event: 'warning', message }));
+      cache = await openCache(warm, opts.concurrency, (message) =>
+        opts.sink.emit({ event: 'warning', message }),
+      );
     const owner = newOwner();
     const stateTable = stateTableName(plan);
     const state = await target.state(stateTable);

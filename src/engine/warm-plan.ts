@@ -33,9 +33,9 @@ export async function warmPlan(
     });
   }
   const indexes = selectTables(plan, opts.tables);
-  const source = openDialect(plan.source.url);
-  const target = openDialect(plan.target.url);
-  const cache = openCache(plan.cache, opts.concurrency, (message) =>
+  const source = await openDialect(plan.source.url);
+  const target = await openDialect(plan.target.url);
+  const cache = await openCache(plan.cache, opts.concurrency, (message) =>
     opts.sink.emit({ event: 'warning', message }),
   );
   const reports = new ReportFiles(opts.reportDir, plan.name);

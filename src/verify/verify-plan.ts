@@ -34,8 +34,8 @@ export interface VerifyResult {
 
 export async function verifyPlan(plan: Plan, opts: VerifyOptions): Promise<VerifyResult> {
   const indexes = selectTables(plan, opts.tables);
-  const source = openDialect(plan.source.url);
-  const target = openDialect(plan.target.url);
+  const source = await openDialect(plan.source.url);
+  const target = await openDialect(plan.target.url);
   const reports = new ReportFiles(opts.reportDir, plan.name);
   let cache: Cache | null = null;
   let mismatches = 0;
@@ -43,7 +43,7 @@ export async function verifyPlan(plan: Plan, opts: VerifyOptions): Promise<Verif
     await pingAll([source, target]);
     const mappings = await resolveAll(plan, indexes, source, target);
     const cacheConfig = opts.cache && plan.cache && plan.cache.warm !== 'off' ? plan.cache : null;
-    if (cacheConfig) cache = openCache(cacheConfig, opts.concurrency);
+    if (cacheConfig) cache = await openCache(cacheConfig, opts.concurrency);
     const ctx: VerifyContext = {
       source,
       target,

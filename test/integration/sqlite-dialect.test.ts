@@ -57,14 +57,14 @@ function checkpoint(over: Partial<CheckpointUpdate> = {}): CheckpointUpdate {
 }
 
 describe('sqlite URLs', () => {
-  it('reads sqlite:relative (to the cwd), sqlite:/abs and sqlite:///abs; refuses hosts and :memory:', () => {
+  it('reads sqlite:relative (to the cwd), sqlite:/abs and sqlite:///abs; refuses hosts and :memory:', async () => {
     expect(sqlitePath('sqlite:data/x.db', '/work')).toBe('/work/data/x.db');
     expect(sqlitePath('sqlite:/abs/x.db', '/work')).toBe('/abs/x.db');
     expect(sqlitePath('sqlite:///abs/x.db', '/work')).toBe('/abs/x.db');
     expect(() => sqlitePath('sqlite://host/x.db')).toThrow(UsageError);
     expect(() => sqlitePath('sqlite::memory:')).toThrow(UsageError);
     expect(() => sqlitePath('sqlite:')).toThrow(UsageError);
-    expect(openDialect('sqlite:x.db').name).toBe('sqlite');
+    expect((await openDialect('sqlite:x.db')).name).toBe('sqlite');
   });
 
   it('fails to connect to a missing file instead of creating it', async () => {

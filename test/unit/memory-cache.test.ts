@@ -149,7 +149,7 @@ describe('MemoryCache', () => {
       cache: { driver: 'memory' },
       tables: [{ source: 't', cache: { key: 't:{id}' } }],
     });
-    const cache = openCache(plan.cache!);
+    const cache = await openCache(plan.cache!);
     expect(cache).toBeInstanceOf(MemoryCache);
     expect(cache.description).toMatch(/not shared/);
     await cache.close();

@@ -10,7 +10,7 @@ import { type CommonOptions, tableFilter } from '../options.js';
 export async function statusCommand(planFile: string, opts: CommonOptions): Promise<void> {
   const { plan } = await loadPlan(planFile);
   const indexes = selectTables(plan, tableFilter(opts));
-  const target = openDialect(plan.target.url);
+  const target = await openDialect(plan.target.url);
   try {
     const state = await target.state(stateTableName(plan));
     const chunks = await state.list(plan.name);
