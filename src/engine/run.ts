@@ -21,7 +21,7 @@ import { runChunk, type TableResult } from './table-run.js';
  * Chunks of one table worked on at once when `--workers` is not given. One chunk at a time leaves both
  * the database and this process waiting on each other for much of the time (a batch's round trips); a
  * second chunk fills those gaps (about +10% rows/s on a pg→pg copy) for one more read and write
- * connection and its batches in memory. Only a table split into several chunks (250,000 rows each) gets it.
+ * connection and its batches in memory. Only a table split into several chunks (over 250,000 rows) gets it.
  */
 export const DEFAULT_WORKERS = 2;
 
@@ -134,8 +134,6 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       tables: mappings.map((m) => m.label),
       dryRun: false,
     });
-    // Chunks are sized for the workers asked for: one worker's size (see chunks.ts) without --workers.
-    const workers = opts.workers ?? 1;
     // createTables: missing target tables are created (as `--dry-run` showed) before any chunk is planned.
     for (const [i, m] of mappings.entries()) {
       if (!m.createSql) continue;
@@ -145,7 +143,8 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     const tables: TableRun[] = [];
     const work: { t: TableRun; chunk: number }[] = [];
     for (const m of mappings) {
-      const chunks = await planChunks(ctx, state, m, workers);
+      // Chunks are sized for the workers asked for, else for DEFAULT_WORKERS lanes (see chunks.ts).
+      const chunks = await planChunks(ctx, state, m, opts.workers, DEFAULT_WORKERS);
       const t: TableRun = {
         m,
         counts: m.totals,
