@@ -57,10 +57,11 @@ export interface Cache {
   store(entries: readonly CacheEntry[], mode: 'add' | 'set'): Promise<StoreResult>;
   /**
    * Warms a batch whose values are known: stores every entry (`add` or `set`); where `add` finds a key
-   * taken, reads it and compares it with the entry's value. Counted per distinct key.
+   * taken, reads it and compares it with the entry's value. Counted per distinct key. The pack is the
+   * cache's from then on (its buffer may be moved to another thread, or packed into again once answered).
    */
   fill(entries: PackedEntries, mode: 'add' | 'set'): Promise<FillResult>;
-  /** Reads every key of the batch and compares it with the value(s) packed for it. */
+  /** Reads every key of the batch and compares it with the value(s) packed for it. The pack, as for fill. */
   check(entries: PackedEntries): Promise<CheckResult>;
   close(): Promise<void>;
 }

@@ -17,9 +17,10 @@ export interface PackedEntries {
 }
 
 /**
- * Pack buffers to build in again: the cache worker hands each pack's buffer back once it is done with it
- * (threaded.ts), so a run's batches reuse a few buffers instead of allocating megabytes a batch, which V8
- * counts as external memory and answers with full collections.
+ * Pack buffers to build in again: the cache hands each pack's buffer back once it is done with it (the
+ * memcached cache on this thread with `recyclePacks`, or the worker thread with its answer, threaded.ts), so
+ * a run's batches reuse a few buffers instead of allocating megabytes a batch, which V8 counts as external
+ * memory and answers with full collections.
  */
 class SpareBuffers {
   private readonly spare: ArrayBuffer[] = [];

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import memjs, { type Client as MemjsClient, type Response as MemjsResponse } from 'memjs';
 import { checkEntries, fillEntries, type ItemsGot, type ItemsStored, type PackStore } from './bulk.js';
 import type { Cache, CacheEntry, CheckResult, FillResult, GetResult, StoreResult } from './cache.js';
-import { EntryPackBuilder, type PackedEntries, PackIndex, packEntries } from './entry-pack.js';
+import { EntryPackBuilder, type PackedEntries, PackIndex, packEntries, spareBuffers } from './entry-pack.js';
 import { type KetamaFlavour, KetamaRing } from './ketama.js';
 import { KetamaPlacement, type KeyPlacement, keyHashes, ModulaPlacement, ONE_SERVER } from './placement.js';
 
@@ -41,6 +41,12 @@ export interface MemcachedCacheOptions {
   deadServerRetryMs?: number;
   /** memjs' and this module's messages (connection errors, failed keys). Default: kept in `recentMessages`. */
   onLog?: (message: string) => void;
+  /**
+   * Once `fill` or `check` has answered, its pack's buffer is handed to `spareBuffers` (entry-pack.ts) to be
+   * packed into again: nothing here refers to it then (frames and results are copies). Only where the packs
+   * are built on the same thread; the worker thread hands them back to the main thread instead. Default false.
+   */
+  recyclePacks?: boolean;
 }
 
 const DEFAULTS = {
@@ -86,6 +92,7 @@ export class MemcachedCache implements Cache, PackStore {
   private readonly storeBatchKeys: number;
   private readonly routers: FrameRouter[];
   private readonly deadServerRetryMs: number;
+  private readonly recyclePacks: boolean;
   private readonly downUntil: number[];
   private readonly log: (message: string) => void;
   private readonly messages: string[] = [];
@@ -100,6 +107,7 @@ export class MemcachedCache implements Cache, PackStore {
     this.getBatchKeys = Math.max(1, options.getBatchKeys ?? DEFAULTS.getBatchKeys);
     this.storeBatchKeys = Math.max(1, options.storeBatchKeys ?? DEFAULTS.storeBatchKeys);
     this.deadServerRetryMs = Math.max(0, options.deadServerRetryMs ?? DEFAULTS.deadServerRetryMs);
+    this.recyclePacks = options.recyclePacks ?? false;
     this.log = options.onLog ?? ((message) => this.keep(message));
     this.description = `memcached ${options.servers.join(',')} (${distribution})`;
 
@@ -230,12 +238,20 @@ export class MemcachedCache implements Cache, PackStore {
     return result;
   }
 
-  fill(entries: PackedEntries, mode: 'add' | 'set'): Promise<FillResult> {
-    return fillEntries(this, entries, mode);
+  async fill(entries: PackedEntries, mode: 'add' | 'set'): Promise<FillResult> {
+    const result = await fillEntries(this, entries, mode);
+    this.recycle(entries);
+    return result;
   }
 
-  check(entries: PackedEntries): Promise<CheckResult> {
-    return checkEntries(this, entries);
+  async check(entries: PackedEntries): Promise<CheckResult> {
+    const result = await checkEntries(this, entries);
+    this.recycle(entries);
+    return result;
+  }
+
+  private recycle(entries: PackedEntries): void {
+    if (this.recyclePacks) spareBuffers.give(entries.bytes.buffer as ArrayBuffer);
   }
 
   async close(): Promise<void> {

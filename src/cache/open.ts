@@ -31,8 +31,10 @@ export async function openCache(
     ...(concurrency !== undefined ? { concurrency } : {}),
     ...(onLog !== undefined ? { onLog } : {}),
   };
-  // On its own thread (see threaded.ts) unless running from sources, or MIGRATE_CACHE_THREAD=0 asks not to.
+  // On this thread unless MIGRATE_CACHE_THREAD=1 asks for a worker thread (threaded.ts). On the 2-core
+  // machines measured (the databases and memcached on the same cores), the thread cost more than it saved:
+  // its messages, its own heap and collector, and the cores it competes for (README "Speed and memory").
   const script = workerScript();
-  if (script && process.env.MIGRATE_CACHE_THREAD !== '0') return new ThreadedCache(options, script);
-  return new (await import('./memcached.js')).MemcachedCache(options);
+  if (script && process.env.MIGRATE_CACHE_THREAD === '1') return new ThreadedCache(options, script);
+  return new (await import('./memcached.js')).MemcachedCache({ ...options, recyclePacks: true });
 }

@@ -1,8 +1,10 @@
 /**
  * The memcached cluster on a worker thread: key placement (an MD5 per key for ketama), request frames,
  * sockets and the comparison of values run there, so the main thread's only cache work per row is to
- * render the key and value into a packed batch, and the machine's second core shares the pipeline.
- * Batches cross as transferred buffers (no copy); results come back as counts and key lists.
+ * render the key and value into a packed batch, and another core shares the pipeline. Batches cross as
+ * transferred buffers (no copy); results come back as counts and key lists. Used only when
+ * MIGRATE_CACHE_THREAD=1 asks for it (open.ts): on 2-core machines with the databases and memcached on the
+ * same cores, a run was faster and smaller without it.
  */
 import { Worker } from 'node:worker_threads';
 import type { Cache, CacheEntry, CheckResult, FillResult, GetResult, StoreResult } from './cache.js';

@@ -124,6 +124,35 @@ describe('MemcachedCache on the test pool', () => {
     for (const e of existing) expect(after.hits.get(e.key)).toEqual(e.value);
   });
 
+  it("recyclePacks: a filled or checked pack's buffer is packed into again, and what was stored stays intact", async () => {
+    const packOf = (prefix: string, fill: string) => {
+      const b = new EntryPackBuilder(4 << 20);
+      for (const e of entriesFor(prefix, 300, (i) => Buffer.from(`${fill}-${i}-${fill.repeat(40)}`))) {
+        b.add(e.key, e.value, e.ttl);
+      }
+      return b.finish();
+    };
+    for (const recyclePacks of [true, false]) {
+      const cache = openCache({ recyclePacks });
+      const [p1, p2, p3] = [uniquePrefix('recycle'), uniquePrefix('recycle'), uniquePrefix('recycle')];
+      const first = packOf(p1, 'a');
+      expect(await cache.fill(first, 'set')).toMatchObject({ stored: 300, failed: [] });
+      const second = packOf(p2, 'b');
+      // Built in the first pack's buffer (over its bytes) only when recycled.
+      expect(second.bytes.buffer === first.bytes.buffer).toBe(recyclePacks);
+      expect(await cache.check(second)).toMatchObject({ same: 0, failed: [] });
+      expect(await cache.fill(second, 'set')).toMatchObject({ stored: 300, failed: [] });
+      const third = packOf(p3, 'c');
+      expect(third.bytes.buffer === second.bytes.buffer).toBe(recyclePacks);
+      // The servers hold each pack's values as they were when it was filled.
+      const got = await cache.get([0, 150, 299].flatMap((i) => [`${p1}${i}`, `${p2}${i}`]));
+      for (const i of [0, 150, 299]) {
+        expect(got.hits.get(`${p1}${i}`)?.toString()).toBe(`a-${i}-${'a'.repeat(40)}`);
+        expect(got.hits.get(`${p2}${i}`)?.toString()).toBe(`b-${i}-${'b'.repeat(40)}`);
+      }
+    }
+  });
+
   it('round-trips 5000 binary values (all 256 byte values, empty, 200 KB) and reports misses as neither hit nor failed', async () => {
     const cache = openCache();
     const allBytes = Buffer.from(Array.from({ length: 256 }, (_, b) => b));
