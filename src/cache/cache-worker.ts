@@ -14,7 +14,12 @@ const port = parentPort;
 if (!port) throw new Error('cache-worker.js runs as a worker thread of ThreadedCache');
 
 const send = (reply: Reply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
-const cache = new MemcachedCache({ ...(workerData as WorkerOptions), onLog: (log) => send({ log }) });
+// Packs are handed back to the main thread with each answer (`spare` below), never recycled here.
+const cache = new MemcachedCache({
+  ...(workerData as WorkerOptions),
+  recyclePacks: false,
+  onLog: (log) => send({ log }),
+});
 
 /**
  * The request's answer; `moved`: `get`'s packed hits, which go with it; `spare`: the pack of a store, fill or

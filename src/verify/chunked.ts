@@ -57,11 +57,8 @@ export function sqlDigestUsable(ctx: VerifyContext, m: TableMapping): boolean {
  */
 export async function digestSides(check: TableCheck): Promise<{ source: Side; target: Side }> {
   const { ctx, m } = check;
-  const none: string[] = [];
-  const [sourceForms, targetForms] = await Promise.all([
-    ctx.source.digestForms?.() ?? none,
-    ctx.target.digestForms?.() ?? none,
-  ]);
+  const formsOf = async (d: Dialect): Promise<string[]> => (await d.digestForms?.()) ?? [];
+  const [sourceForms, targetForms] = await Promise.all([formsOf(ctx.source), formsOf(ctx.target)]);
   const form = sourceForms.find((f) => targetForms.includes(f));
   const side =
     (dialect: Dialect, from: RowSource, columns: TableMapping['sourceColumns']): Side =>

@@ -50,6 +50,22 @@ function deleteOn(server: string, key: string): Promise<void> {
   });
 }
 
+/** A pg -> pg plan (one database for both) whose tables are cached on the test servers under `prefix`. */
+function cachedPlan(url: string, name: string, prefix: string, ttl: number, tables: string): string {
+  return writePlan(`version: 1
+name: ${name}
+source:
+  url: ${url}
+target:
+  url: ${url}
+cache:
+  servers: [${testServers.memcachedServers.join(', ')}]
+  prefix: "${prefix}"
+  ttl: ${ttl}
+tables:
+${tables}`);
+}
+
 interface Event {
   event: string;
   [k: string]: unknown;
@@ -98,18 +114,12 @@ describe('migrate verify pg -> pg', () => {
       CREATE TABLE dst.events (LIKE src.events);`);
     const prefix = `v${randomBytes(4).toString('hex')}:`;
     const name = `verify${randomBytes(3).toString('hex')}`;
-    const file = writePlan(`version: 1
-name: ${name}
-source:
-  url: ${db.url}
-target:
-  url: ${db.url}
-cache:
-  servers: [${testServers.memcachedServers.join(', ')}]
-  prefix: "${prefix}"
-  ttl: 1800
-tables:
-  - source: src.orders
+    const file = cachedPlan(
+      db.url,
+      name,
+      prefix,
+      1800,
+      `  - source: src.orders
     target: dst.orders
     cache: { key: "o:{id}" }
   - source: src.accounts
@@ -118,7 +128,8 @@ tables:
   - source: src.events
     target: dst.events
     cache: { key: "e:{kind}", value: "column:kind" }
-`);
+`,
+    );
     const run = await runCli(['run', file, '--no-progress']);
     expect(run.code, run.stdout + run.stderr).toBe(0);
 
@@ -242,29 +253,23 @@ tables:
         FROM generate_series(1, 300000) g;
       CREATE TABLE dst.t (LIKE src.t INCLUDING ALL);`);
     const prefix = `vs${randomBytes(4).toString('hex')}:`;
-    const file = writePlan(`version: 1
-name: vs${randomBytes(3).toString('hex')}
-source:
-  url: ${db.url}
-target:
-  url: ${db.url}
-cache:
-  servers: [${testServers.memcachedServers.join(', ')}]
-  prefix: "${prefix}"
-  ttl: 600
-tables:
-  - source: src.t
-    target: dst.t
-    cache: { key: "t:{id}" }
-`);
+    const file = cachedPlan(
+      db.url,
+      `vs${randomBytes(3).toString('hex')}`,
+      prefix,
+      600,
+      '  - source: src.t\n    target: dst.t\n    cache: { key: "t:{id}" }\n',
+    );
     expect((await runCli(['run', file, '--no-progress'])).code).toBe(0);
     const verify = startCli(['verify', file, '--json']);
     let stdout = '';
+    // (Or its end, should it end first: the exit code below then says so.)
     await new Promise<void>((resolve) => {
       verify.child.stdout!.on('data', (d: Buffer) => {
         stdout += d.toString();
         if (stdout.includes('"event":"batch"')) resolve();
       });
+      verify.child.on('close', () => resolve());
     });
     verify.child.kill('SIGINT');
     const stopped = await verify.done;
