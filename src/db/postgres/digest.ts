@@ -14,13 +14,16 @@
  *   field, "" a quoted one; quotes, commas and backslashes escaped) and exact under the session's fixed text
  *   settings (UTC, ISO dates, extra_float_digits; connect.ts). For servers before 14.
  *
- * Per chunk: the count and two sums (numeric, no overflow) of `h` hashed again with two seeds
- * (`hashtextextended(h::text, seed)`): order-independent, so each database may visit rows in any order, and
- * unlike XOR a duplicated row is not cancelled out. The second hashing is needed: hash_record_extended
- * combines its columns' hashes linearly (h = 31·h + column hash), so plain sums of `h` would not change when
- * two rows swap a column's values. (hashint8extended would be cheaper but folds its input to 32 bits.) The
- * subquery is fenced (`OFFSET 0`) so that `h` is computed once per row, not once per sum. Both sides use the
- * same form, the best both servers have (`digestForms`).
+ * Per chunk: the count and two sums (numeric, no overflow) of `h` hashed again, each through a 32-bit half
+ * of it: `hashint8extended(h, 0)`, whose input is h's halves XORed together, and `hashint8extended(h >> 32,
+ * seed)`, whose input is h's high half. The two halves together determine `h`, so a row whose `h` changes
+ * changes at least one sum (bar a 64-bit hash collision). Sums are order-independent, so each database may
+ * visit rows in any order, and unlike XOR a duplicated row is not cancelled out. The hashing again is needed:
+ * hash_record_extended combines its columns' hashes linearly (h = 31·h + column hash), so plain sums of `h`
+ * would not change when two rows swap a column's values. It costs 0.05 s per million rows, against 0.17 s
+ * for hashing `h::text` twice (the earlier form). The subquery is fenced (`OFFSET 0`) so that `h` is
+ * computed once per row, not once per sum. Both sides use the same form, the best both servers have
+ * (`digestForms`).
  *
  * Why not md5: measured 2.5x slower than `text` here (md5, then hex text to bit(64) to bigint, per row), and
  * md5() fails on FIPS-mode servers. These hashes are not cryptographic, which a digest that only decides which
@@ -128,8 +131,8 @@ export async function chunkDigest(client: pg.Client, spec: DigestSpec): Promise<
   const r = range(spec, until);
   const form = spec.form ?? 'text';
   const text =
-    `SELECT count(*)::text, coalesce(sum(hashtextextended(h::text, 0)), 0)::text,` +
-    ` coalesce(sum(hashtextextended(h::text, ${SEED})), 0)::text` +
+    `SELECT count(*)::text, coalesce(sum(hashint8extended(h, 0)), 0)::text,` +
+    ` coalesce(sum(hashint8extended(h >> 32, ${SEED})), 0)::text` +
     ` FROM (SELECT ${rowHash(form, spec.columns)} AS h FROM ${r.from}${r.where} OFFSET 0) AS "_d"`;
   const result = await client.query<[string, string, string]>({ text, values: r.values, rowMode: 'array' });
   const [count, high, low] = result.rows[0] ?? ['0', '0', '0'];
