@@ -4,7 +4,7 @@
  * state table, so every run and machine works on the same chunks); a key-less or small table is one chunk.
  */
 import type { Row } from '../convert/value.js';
-import type { StateStore } from '../db/dialect.js';
+import type { Dialect, StateStore } from '../db/dialect.js';
 import type { EngineContext } from './context.js';
 import { encodeKey } from './key-codec.js';
 import type { TableMapping } from './mapping.js';
@@ -52,7 +52,7 @@ export async function planChunks(
     return [0];
   }
   const bounds =
-    (await valueBoundaries(ctx, m, every)) ??
+    (await valueBoundaries(ctx.source, m, every)) ??
     (await ctx.source.keyBoundaries({ from: m.from, columns: m.sourceColumns, key: m.key, every }));
   // The last chunk is open-ended, so rows added behind the last boundary are still copied.
   const edges = bounds.map((b) => encodeKey(b));
@@ -67,12 +67,16 @@ export async function planChunks(
  * (keyBoundaries) walks the whole index, which for MySQL's clustered key means the table's pages: half a
  * second at 1M rows, before any row moves. Dense means at least one row per two values, so no range holds
  * more than twice its share; a sparser key (or one the estimate misjudges that far) is counted. null: not
- * an integer key, or not dense.
+ * an integer key, or not dense. `migrate verify` splits its digest chunks the same way (verify/chunked.ts).
  */
-async function valueBoundaries(ctx: EngineContext, m: TableMapping, every: number): Promise<Row[] | null> {
+export async function valueBoundaries(
+  source: Dialect,
+  m: TableMapping,
+  every: number,
+): Promise<Row[] | null> {
   const column = m.key.length === 1 ? m.sourceColumns[m.key[0]!]! : null;
   if (column?.kind !== 'int' || /^(year|bit)/i.test(column.dbType.trim())) return null;
-  const extent = await ctx.source.intExtent?.({ from: m.from, column });
+  const extent = await source.intExtent?.({ from: m.from, column });
   if (extent === undefined) return null;
   if (extent === null) return [];
   const [min, max] = extent.map(BigInt) as [bigint, bigint];

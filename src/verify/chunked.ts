@@ -1,7 +1,8 @@
 /**
- * The fast path for a keyed table: chunks of {@link CHUNK_ROWS} source rows in key order, each digested inside
- * both databases (`Dialect.chunkDigest`: count + aggregate of per-row hashes; no row leaves the server).
- * The source's digest of chunk k+1 runs while the target digests chunk k. A chunk whose digests differ is
+ * The fast path for a keyed table: chunks of about {@link CHUNK_ROWS} source rows in key order, each digested
+ * inside both databases (`Dialect.chunkDigest`: count + aggregate of per-row hashes; no row leaves the
+ * server). A dense integer key is split by value, at once; any other key chunk by chunk, the source's digest
+ * of chunk k+1 (which first finds the chunk's last key) running while the target digests chunk k. A chunk whose digests differ is
  * bisected — split at the median key of its larger side, both halves digested again — down to ranges of at
  * most {@link LEAF_ROWS} rows, whose rows are then downloaded from both sides and compared by key: every
  * missing, extra and different row is found and only those small ranges are downloaded.
@@ -10,6 +11,7 @@
  */
 import type { ColumnKind, Row } from '../convert/value.js';
 import type { Dialect, RowSource } from '../db/dialect.js';
+import { valueBoundaries } from '../engine/chunks.js';
 import { encodeKey } from '../engine/key-codec.js';
 import type { TableMapping } from '../engine/mapping.js';
 import { compareKeyedRange, STREAM_BATCH_ROWS } from './keyed-stream.js';
@@ -23,6 +25,10 @@ export const LEAF_ROWS = 1_000;
 type DigestFn = NonNullable<Dialect['chunkDigest']>;
 export type Digest = Awaited<ReturnType<DigestFn>>;
 type Side = (range: KeyRange, limit?: number) => Promise<Digest>;
+interface Sides {
+  source: Side;
+  target: Side;
+}
 
 /** Key kinds whose order is the same in any two databases of one dialect (no collation involved). */
 const ORDER_SAFE: ReadonlySet<ColumnKind> = new Set<ColumnKind>([
@@ -55,7 +61,7 @@ export function sqlDigestUsable(ctx: VerifyContext, m: TableMapping): boolean {
  * The two sides' digest functions, both in the same form: the first of the source's forms (best first) that
  * the target has too.
  */
-export async function digestSides(check: TableCheck): Promise<{ source: Side; target: Side }> {
+export async function digestSides(check: TableCheck): Promise<Sides> {
   const { ctx, m } = check;
   const formsOf = async (d: Dialect): Promise<string[]> => (await d.digestForms?.()) ?? [];
   const [sourceForms, targetForms] = await Promise.all([formsOf(ctx.source), formsOf(ctx.target)]);
@@ -82,7 +88,44 @@ const same = (a: Digest, b: Digest) => a.count === b.count && a.digest === b.dig
 
 /** Returns whether the whole table was compared (false: stopped). */
 export async function compareChunked(check: TableCheck): Promise<boolean> {
-  const { source, target } = await digestSides(check);
+  const sides = await digestSides(check);
+  const bounds = await valueBoundaries(check.ctx.source, check.m, CHUNK_ROWS);
+  return bounds ? compareByValue(check, sides, bounds) : compareByCount(check, sides);
+}
+
+/**
+ * A dense integer key: chunks of equal width in key values (engine/chunks.ts valueBoundaries), the first and
+ * last open-ended so that target rows outside the source's extent are found. Both sides digest a chunk at
+ * once, with no query to find its end first; the next chunk's digests run while one is narrowed.
+ */
+async function compareByValue(check: TableCheck, sides: Sides, bounds: Row[]): Promise<boolean> {
+  const { source, target } = sides;
+  const ranges: KeyRange[] = [...bounds, null].map((until, i) => ({
+    after: i === 0 ? null : bounds[i - 1]!,
+    until,
+  }));
+  const digests = (range: KeyRange) => {
+    const both = Promise.all([source(range), target(range)]);
+    both.catch(() => undefined);
+    return both;
+  };
+  let next = digests(ranges[0]!);
+  for (let i = 0; ; i++) {
+    const range = ranges[i]!;
+    const [s, t] = await next;
+    const last = i === ranges.length - 1;
+    if (!last) next = digests(ranges[i + 1]!);
+    check.counts.read += s.count;
+    await narrow(check, source, target, range, s, t);
+    check.progress(s.count, range.until ? encodeKey(range.until) : '');
+    if (last) return true;
+    if (check.ctx.shouldStop()) return false;
+  }
+}
+
+/** Any other key: each chunk ends at the key of its {@link CHUNK_ROWS}th source row, found by the source. */
+async function compareByCount(check: TableCheck, sides: Sides): Promise<boolean> {
+  const { source, target } = sides;
   let after: Row | null = null;
   let nextSource = source({ after, until: null }, CHUNK_ROWS);
   nextSource.catch(() => undefined);

@@ -244,6 +244,74 @@ tables:
     expect(result.code).toBe(3);
     expect(sortKeys(report(file, name))).toEqual(['dst.t id=4000 target different']);
   });
+  it('chunks a dense integer key by value and a sparse one by counting rows; both find rows beyond either end', async () => {
+    const db = await pgDb('verify pg chunking');
+    await db.client.query(`
+      CREATE SCHEMA src; CREATE SCHEMA dst;
+      CREATE TABLE src.dense (id int PRIMARY KEY, v text);
+      INSERT INTO src.dense SELECT g, 'v' || g FROM generate_series(1, 110000) g;
+      CREATE TABLE src.sparse (id bigint PRIMARY KEY, v text);
+      INSERT INTO src.sparse SELECT g * 10, 'v' || g FROM generate_series(1, 110000) g;
+      CREATE TABLE dst.dense (LIKE src.dense INCLUDING ALL);
+      CREATE TABLE dst.sparse (LIKE src.sparse INCLUDING ALL);`);
+    const name = `vc${randomBytes(3).toString('hex')}`;
+    const file = writePlan(`version: 1
+name: ${name}
+source:
+  url: ${db.url}
+target:
+  url: ${db.url}
+tables:
+  - source: src.dense
+    target: dst.dense
+  - source: src.sparse
+    target: dst.sparse
+`);
+    expect((await runCli(['run', file, '--no-progress'])).code).toBe(0);
+    const clean = await runCli(['verify', file, '--json']);
+    expect(clean.code, clean.stderr).toBe(0);
+    // Where each chunk ended: the dense key in three equal value ranges (1..110000), the sparse one every
+    // 50,000th row; the last chunk of each is open-ended.
+    const ends = (table: string) =>
+      events(clean.stdout)
+        .filter((e) => e.event === 'batch' && e.table === table)
+        .map((e) => [e.lastKey, e.rows]);
+    expect(ends('dst.dense')).toEqual([
+      ['["36666"]', 36666],
+      ['["73333"]', 36667],
+      ['', 36667],
+    ]);
+    expect(ends('dst.sparse')).toEqual([
+      ['["500000"]', 50000],
+      ['["1000000"]', 50000],
+      ['', 10000],
+    ]);
+
+    await db.client.query(`
+      INSERT INTO dst.dense VALUES (-5, 'below'), (0, 'below'), (110001, 'above'), (900000, 'above');
+      UPDATE dst.dense SET v = 'x' WHERE id = 50000;
+      DELETE FROM dst.dense WHERE id = 36666;
+      INSERT INTO dst.sparse VALUES (-1, 'below'), (5, 'between'), (1100001, 'above');
+      UPDATE dst.sparse SET v = 'x' WHERE id = 500010;
+      DELETE FROM dst.sparse WHERE id = 1000000;`);
+    const faults = await runCli(['verify', file, '--no-progress']);
+    expect(faults.code, faults.stdout + faults.stderr).toBe(3);
+    expect(sortKeys(report(file, name))).toEqual(
+      [
+        'dst.dense id=-5 target extra',
+        'dst.dense id=0 target extra',
+        'dst.dense id=110001 target extra',
+        'dst.dense id=900000 target extra',
+        'dst.dense id=50000 target different',
+        'dst.dense id=36666 target missing',
+        'dst.sparse id=-1 target extra',
+        'dst.sparse id=5 target extra',
+        'dst.sparse id=1100001 target extra',
+        'dst.sparse id=500010 target different',
+        'dst.sparse id=1000000 target missing',
+      ].sort(),
+    );
+  });
   it('Ctrl-C (SIGINT) while the cache is checked stops the read and the checks in flight, exits 130', async () => {
     const db = await pgDb('verify pg sigint');
     await db.client.query(`
