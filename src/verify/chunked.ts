@@ -2,10 +2,11 @@
  * The fast path for a keyed table: chunks of about {@link CHUNK_ROWS} source rows in key order, each digested
  * inside both databases (`Dialect.chunkDigest`: count + aggregate of per-row hashes; no row leaves the
  * server). A dense integer key is split by value, at once; any other key chunk by chunk, the source's digest
- * of chunk k+1 (which first finds the chunk's last key) running while the target digests chunk k. A chunk whose digests differ is
- * bisected — split at the median key of its larger side, both halves digested again — down to ranges of at
- * most {@link LEAF_ROWS} rows, whose rows are then downloaded from both sides and compared by key: every
- * missing, extra and different row is found and only those small ranges are downloaded.
+ * of chunk k+1 (which first finds the chunk's last key) running while the target digests chunk k. A chunk
+ * whose digests differ is bisected — split at the median key of its larger side, both halves digested
+ * again — down to ranges of at most {@link LEAF_ROWS} rows, whose rows are then downloaded from both sides
+ * and compared by key: every missing, extra and different row is found and only those small ranges are
+ * downloaded.
  *
  * Sound only when both databases hash equal rows alike and order the key alike: see {@link sqlDigestUsable}.
  */
