@@ -91,7 +91,21 @@ const same = (a: Digest, b: Digest) => a.count === b.count && a.digest === b.dig
 export async function compareChunked(check: TableCheck): Promise<boolean> {
   const sides = await digestSides(check);
   const bounds = await valueBoundaries(check.ctx.source, check.m, CHUNK_ROWS);
-  return bounds ? compareByValue(check, sides, bounds) : compareByCount(check, sides);
+  for await (const { range, s, t } of bounds ? chunksByValue(sides, bounds) : chunksByCount(sides)) {
+    check.counts.read += s.count;
+    await narrow(check, sides.source, sides.target, range, s, t);
+    check.progress(s.count, range.until ? encodeKey(range.until) : '');
+    // The last chunk is open-ended.
+    if (range.until === null) return true;
+    if (check.ctx.shouldStop()) return false;
+  }
+  return true;
+}
+
+interface DigestedChunk {
+  range: KeyRange;
+  s: Digest;
+  t: Digest;
 }
 
 /**
@@ -99,8 +113,7 @@ export async function compareChunked(check: TableCheck): Promise<boolean> {
  * last open-ended so that target rows outside the source's extent are found. Both sides digest a chunk at
  * once, with no query to find its end first; the next chunk's digests run while one is narrowed.
  */
-async function compareByValue(check: TableCheck, sides: Sides, bounds: Row[]): Promise<boolean> {
-  const { source, target } = sides;
+async function* chunksByValue({ source, target }: Sides, bounds: Row[]): AsyncGenerator<DigestedChunk> {
   const ranges: KeyRange[] = [...bounds, null].map((until, i) => ({
     after: i === 0 ? null : bounds[i - 1]!,
     until,
@@ -111,26 +124,20 @@ async function compareByValue(check: TableCheck, sides: Sides, bounds: Row[]): P
     return both;
   };
   let next = digests(ranges[0]!);
-  for (let i = 0; ; i++) {
-    const range = ranges[i]!;
+  for (const [i, range] of ranges.entries()) {
     const [s, t] = await next;
-    const last = i === ranges.length - 1;
-    if (!last) next = digests(ranges[i + 1]!);
-    check.counts.read += s.count;
-    await narrow(check, source, target, range, s, t);
-    check.progress(s.count, range.until ? encodeKey(range.until) : '');
-    if (last) return true;
-    if (check.ctx.shouldStop()) return false;
+    if (i + 1 < ranges.length) next = digests(ranges[i + 1]!);
+    yield { range, s, t };
   }
 }
 
-/** Any other key: each chunk ends at the key of its {@link CHUNK_ROWS}th source row, found by the source. */
-async function compareByCount(check: TableCheck, sides: Sides): Promise<boolean> {
-  const { source, target } = sides;
+/**
+ * Any other key: each chunk ends at the key of its {@link CHUNK_ROWS}th source row, found by the source; its
+ * digest of chunk k+1 runs while the target digests chunk k.
+ */
+async function* chunksByCount({ source, target }: Sides): AsyncGenerator<DigestedChunk> {
   let after: Row | null = null;
-  let nextSource = source({ after, until: null }, CHUNK_ROWS);
-  nextSource.catch(() => undefined);
-  for (;;) {
+  for (let nextSource = source({ after, until: null }, CHUNK_ROWS); ; ) {
     const s = await nextSource;
     const until = s.lastKey;
     const t = target({ after, until });
@@ -138,11 +145,8 @@ async function compareByCount(check: TableCheck, sides: Sides): Promise<boolean>
       nextSource = source({ after: until, until: null }, CHUNK_ROWS);
       nextSource.catch(() => undefined);
     }
-    check.counts.read += s.count;
-    await narrow(check, source, target, { after, until }, s, await t);
-    check.progress(s.count, until ? encodeKey(until) : '');
-    if (until === null) return true;
-    if (check.ctx.shouldStop()) return false;
+    yield { range: { after, until }, s, t: await t };
+    if (until === null) return;
     after = until;
   }
 }

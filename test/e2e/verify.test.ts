@@ -50,20 +50,26 @@ function deleteOn(server: string, key: string): Promise<void> {
   });
 }
 
-/** A pg -> pg plan (one database for both) whose tables are cached on the test servers under `prefix`. */
-function cachedPlan(url: string, name: string, prefix: string, ttl: number, tables: string): string {
+/** A pg -> pg plan with one database for both sides; `cache` is the plan's cache section, if any. */
+function pgPlan(url: string, name: string, tables: string, cache = ''): string {
   return writePlan(`version: 1
 name: ${name}
 source:
   url: ${url}
 target:
   url: ${url}
-cache:
+${cache}tables:
+${tables}`);
+}
+
+/** A pg -> pg plan whose tables are cached on the test servers under `prefix`. */
+function cachedPlan(url: string, name: string, prefix: string, ttl: number, tables: string): string {
+  const cache = `cache:
   servers: [${testServers.memcachedServers.join(', ')}]
   prefix: "${prefix}"
   ttl: ${ttl}
-tables:
-${tables}`);
+`;
+  return pgPlan(url, name, tables, cache);
 }
 
 interface Event {
@@ -226,17 +232,7 @@ describe('migrate verify pg -> pg', () => {
       CREATE TABLE dst.t (LIKE src.t INCLUDING ALL);
       INSERT INTO dst.t SELECT g, 'old' FROM generate_series(100001, 100500) g;`);
     const name = `vw${randomBytes(3).toString('hex')}`;
-    const file = writePlan(`version: 1
-name: ${name}
-source:
-  url: ${db.url}
-target:
-  url: ${db.url}
-tables:
-  - source: src.t
-    target: dst.t
-    where: "id % 2 = 0"
-`);
+    const file = pgPlan(db.url, name, '  - source: src.t\n    target: dst.t\n    where: "id % 2 = 0"\n');
     expect((await runCli(['run', file, '--no-progress'])).code).toBe(0);
     expect((await runCli(['verify', file, '--no-progress'])).code).toBe(0);
     await db.client.query("UPDATE dst.t SET v = 'x' WHERE id = 4000");
@@ -255,18 +251,11 @@ tables:
       CREATE TABLE dst.dense (LIKE src.dense INCLUDING ALL);
       CREATE TABLE dst.sparse (LIKE src.sparse INCLUDING ALL);`);
     const name = `vc${randomBytes(3).toString('hex')}`;
-    const file = writePlan(`version: 1
-name: ${name}
-source:
-  url: ${db.url}
-target:
-  url: ${db.url}
-tables:
-  - source: src.dense
-    target: dst.dense
-  - source: src.sparse
-    target: dst.sparse
-`);
+    const file = pgPlan(
+      db.url,
+      name,
+      '  - source: src.dense\n    target: dst.dense\n  - source: src.sparse\n    target: dst.sparse\n',
+    );
     expect((await runCli(['run', file, '--no-progress'])).code).toBe(0);
     const clean = await runCli(['verify', file, '--json']);
     expect(clean.code, clean.stderr).toBe(0);
