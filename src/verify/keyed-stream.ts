@@ -10,8 +10,12 @@ import { KeyedMatcher } from './keyed-match.js';
 import { readPaired } from './paired-read.js';
 import type { KeyRange, TableCheck } from './table-check.js';
 
-/** Rows per batch of the streamed comparison. */
-export const STREAM_BATCH_ROWS = 20_000;
+/**
+ * Rows per batch of the streamed comparison. Each side holds a batch of decoded rows and reads one ahead:
+ * verifying 1M rows MySQL -> PostgreSQL peaked at 228-242 MB with 20,000-row batches, 163-178 MB with
+ * 10,000 and 140-151 MB with 5,000, in the same time (14-18 s, alternating runs).
+ */
+export const STREAM_BATCH_ROWS = 5_000;
 
 export interface StreamHooks {
   /** Each batch of converted source rows (counting, progress, the cache check). */
