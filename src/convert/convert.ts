@@ -18,9 +18,11 @@
  *
  * Documented mappings between the databases:
  * - TINYINT(1) (kind int) -> boolean: non-zero is true; boolean -> TINYINT(1)/any integer: 1/0.
- * - FLOAT (single precision) targets store the value rounded to a float32: MySQL FLOAT gets `Math.fround(x)`
- *   (which the MySQL dialect reads back exactly); PostgreSQL `real` gets the shortest decimal of that float32
- *   (what the PostgreSQL dialect reads back). Integers and decimals into a double must be exact in it.
+ * - FLOAT/real (single precision) targets take float32 values only (a MySQL FLOAT, a real, or a double that
+ *   happens to be one); any other double is an error naming the row, never a silent rounding. Both dialects
+ *   read a float32 back as exactly that value. Integers and decimals into a double must be exact in it.
+ * - CHAR(n) targets get the value as the target returns it: padded to n for PostgreSQL, without trailing
+ *   spaces for MySQL (see {@link blankPadded}).
  * - PostgreSQL arrays -> MySQL JSON: a JSON array (nested for multi-dimensional arrays; numbers as numbers,
  *   booleans as true/false, json elements embedded, everything else as strings, NULL as null); arrays with
  *   explicit bounds (`[0:2]={…}`) are refused. Arrays into a text column keep PostgreSQL's text form.
@@ -423,15 +425,11 @@ function decimalGuard(to: Column, options: ConvertOptions): Converter | null {
   };
 }
 
-/** The shortest decimal that reads back as the same float32 (what PostgreSQL prints for a real). */
-function shortestFloat32(f: number): number {
-  for (let p = 1; p <= 9; p++) {
-    const n = Number(f.toPrecision(p));
-    if (Math.fround(n) === f) return n;
-  }
-  return f;
-}
-
+/**
+ * A single-precision target stores a float32: a value that is one arrives unchanged (written as the double
+ * it widens to, which both databases read back exactly); any other double would be rounded, and is refused
+ * like every value that cannot arrive unchanged (`invalid: skip` rejects its row instead).
+ */
 function floatGuard(to: Column, options: ConvertOptions): Converter | null {
   const mysql = options.target === 'mysql';
   const single = mysql ? /^float\b/i.test(to.dbType) : /^real\b|^float4\b/i.test(to.dbType);
@@ -445,7 +443,12 @@ function floatGuard(to: Column, options: ConvertOptions): Converter | null {
     if (!single) return v;
     const f = Math.fround(v);
     if (!Number.isFinite(f)) throw new ValueError(`${v} is out of range for ${to.dbType} (single precision)`);
-    return mysql ? f : shortestFloat32(f);
+    if (f !== v) {
+      throw new ValueError(
+        `${v} is not a single-precision value: ${to.dbType} would store ${f} (use a double column, or invalid: skip)`,
+      );
+    }
+    return v;
   };
 }
 
@@ -471,6 +474,35 @@ function memberList(list: string): string[] {
   return out;
 }
 
+const TRAILING_SPACES = / +$/;
+
+/**
+ * CHAR(n) compares without its trailing spaces in both databases, and each stores it its own way:
+ * PostgreSQL pads the value to n characters (and prints it padded), MySQL strips trailing spaces on read.
+ * The converted value is what the target will hold and return, so the checks and the cache see the target's
+ * form: padded for PostgreSQL `character(n)`, stripped for MySQL `char(n)`. Trailing spaces are the only
+ * difference CHAR ignores; the length check that follows counts the value without them.
+ */
+function blankPadded(to: Column, options: ConvertOptions): Converter | null {
+  const type = to.dbType.trim().toLowerCase();
+  if (options.target === 'postgres') {
+    const m = /^(?:character|char|bpchar)(?:\s*\((\d+)\))?$/.exec(type);
+    if (!m) return null;
+    const n = m[1] === undefined ? (type === 'bpchar' ? null : 1) : Number(m[1]);
+    return (v) => {
+      // `bpchar` without a length keeps the value as written.
+      if (typeof v !== 'string' || n === null) return v;
+      const s = v.replace(TRAILING_SPACES, '');
+      const length = codePoints(s);
+      return length < n ? s + ' '.repeat(n - length) : s;
+    };
+  }
+  if (options.target === 'mysql' && /^(?:char|character|nchar)(?:\s*\(\d+\))?$/.test(type)) {
+    return (v) => (typeof v === 'string' ? v.replace(TRAILING_SPACES, '') : v);
+  }
+  return null;
+}
+
 function textGuard(to: Column, options: ConvertOptions): Converter | null {
   const checks: Converter[] = [];
   const type = to.dbType.trim();
@@ -481,6 +513,8 @@ function textGuard(to: Column, options: ConvertOptions): Converter | null {
       return v;
     });
   }
+  const padded = blankPadded(to, options);
+  if (padded) checks.push(padded);
   const length = /^(?:varchar|char|character varying|character|nvarchar|nchar)\s*\((\d+)\)/i.exec(type);
   if (length) {
     const max = Number(length[1]);

@@ -26,7 +26,8 @@ const tableOptions = {
   batchSize: positiveInt.max(1_000_000).optional(),
   onConflict: z.enum(onConflictValues).optional(),
   verify: z.enum(verifyValues).optional(),
-  zeroDates: z.enum(['error', 'null']).optional(),
+  // `zeroDates: null` is what users write, and YAML reads it as null (not the string): both mean NULL.
+  zeroDates: z.preprocess((v) => (v === null ? 'null' : v), z.enum(['error', 'null'])).optional(),
   invalid: z.enum(['error', 'skip']).optional(),
   createTables: z.boolean().optional(),
 };

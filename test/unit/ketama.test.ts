@@ -312,7 +312,7 @@ describe('libketama flavour', () => {
     }
     md5.update(lines.join(''));
     expect(md5.digest('hex')).toBe('5672b131391f5aa2b280936aec1eea74');
-  });
+  }, 60_000); // a million MD5s: seconds on a loaded 2-core machine, past the default 5 s timeout
 
   it('matches python_ketama/tests.py: 320 points, "test" on 127.0.0.1:11211', () => {
     // Source: RJ/ketama, python_ketama/tests.py (test_hashing, test_points).

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPlanIssue, PlanError, type PlanIssue } from '../../src/errors.js';
 import { loadPlan, parsePlan } from '../../src/plan/load.js';
+import { resolveTableOptions } from '../../src/plan/schema.js';
 import { editDistance, suggest } from '../../src/plan/suggest.js';
 
 const VALID = `version: 1
@@ -290,6 +291,24 @@ tabels: []
       expect(printed).not.toContain(secret);
       expect(printed).not.toContain(encodeURIComponent(secret));
     }
+  });
+});
+
+describe('YAML forms users write', () => {
+  it('zeroDates: null (YAML null, ~, or quoted) is the null policy, in defaults and per table', () => {
+    for (const form of ['null', '~', 'Null', '"null"']) {
+      const text = VALID.replace('tables:', `defaults: { zeroDates: ${form} }\ntables:`).replace(
+        '  - source: orders',
+        `  - source: orders\n    zeroDates: ${form}`,
+      );
+      const { plan } = parsePlan(text, 'p.yaml', ENV);
+      expect(plan.defaults?.zeroDates).toBe('null');
+      expect(resolveTableOptions(plan, plan.tables[0]!).zeroDates).toBe('null');
+    }
+    const issues = issuesOf(() =>
+      parsePlan(VALID.replace('tables:', 'defaults: { zeroDates: nul }\ntables:'), 'p.yaml', ENV),
+    );
+    expect(allText(issues)).toMatch(/defaults\.zeroDates: expected one of: error, null/);
   });
 });
 

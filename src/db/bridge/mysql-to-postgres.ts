@@ -265,7 +265,8 @@ const LENGTH_TYPE = /^(?:varchar|char|character varying|character|nvarchar|nchar
  */
 function textPath(to: Column): FieldPath | null {
   const type = to.dbType.trim();
-  if (/^(enum|set)\b/i.test(type)) return null;
+  // A character(n) target pads the value (convert.ts): the value path does that.
+  if (/^(enum|set)\b/i.test(type) || /^(character|char|bpchar)\b(?! varying)/i.test(type)) return null;
   const length = LENGTH_TYPE.exec(type);
   const max = length ? Number(length[1]) : -1;
   return (data, start, end, out) => {

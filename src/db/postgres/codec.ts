@@ -45,17 +45,30 @@ const decodeFloat: Decoder = (t) => {
   if (t === null) return null;
   return t === 'NaN' || t === 'Infinity' || t === '-Infinity' ? t : Number(t);
 };
+/**
+ * A `real` prints the shortest decimal that reads back as its float32, not as a double: the value is that
+ * float32 (`4.121045e+07` is 41210448), so a real compares with a MySQL FLOAT or another real by value.
+ */
+const decodeFloat4: Decoder = (t) => {
+  const v = decodeFloat(t);
+  return typeof v === 'number' ? Math.fround(v) : v;
+};
+
+/** PostgreSQL's single-precision type, as format_type prints it (or its internal name). */
+export function isFloat4(column: Column): boolean {
+  return column.kind === 'float' && /^(real|float4)$/i.test(column.dbType.trim());
+}
 const ZONE_SUFFIX = /\+00(?=( BC)?$)/;
 const decodeTimestamptz: Decoder = (t) => (t === null ? null : t.replace(ZONE_SUFFIX, ''));
 
-export function decoderFor(kind: ColumnKind): Decoder {
-  switch (kind) {
+export function decoderFor(column: Column): Decoder {
+  switch (column.kind) {
     case 'bool':
       return decodeBool;
     case 'bytes':
       return decodeBytes;
     case 'float':
-      return decodeFloat;
+      return isFloat4(column) ? decodeFloat4 : decodeFloat;
     case 'timestamptz':
       return decodeTimestamptz;
     default:

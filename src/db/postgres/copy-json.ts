@@ -124,7 +124,7 @@ class CopyJsonWriter implements CopyJson {
       this.restPrefixBytes[i] = this.restPrefixBytes[i + 1]! + this.prefixes[i]!.length;
     }
     this.prefixBytes = this.restPrefixBytes[0]! + 1;
-    this.decoders = columns.map((c) => decoderFor(c.kind));
+    this.decoders = columns.map((c) => decoderFor(c));
     this.encoders = columns.map((c) => jsonValueEncoder(c.kind));
     this.keyColumns = keyColumns;
     this.lastKeyColumn = keyColumns.length ? Math.max(...keyColumns) : -1;

@@ -18,7 +18,7 @@ function fromClause(from: RowSource): { sql: string; where: string | null } {
  * kind needs decoding are touched.
  */
 export function rowDecoder(columns: Column[]): (raw: (string | null)[]) => Row {
-  const decoders: Decoder[] = columns.map((c) => decoderFor(c.kind));
+  const decoders: Decoder[] = columns.map((c) => decoderFor(c));
   const todo = decoders.flatMap((d, i) => (d === identity ? [] : [i]));
   const n = todo.length;
   return (raw) => {
