@@ -93,16 +93,21 @@ export interface Step {
   mismatches: Report[];
 }
 
-/** `migrate <command> plan --json`; the report files of an earlier step are removed first. */
-export async function cli(command: 'run' | 'verify', plan: PlanFile, extra: string[] = []): Promise<Step> {
+/**
+ * `migrate <command> plan --json` (or as a user sees it, with `--no-progress`); the report files of an
+ * earlier step are removed first.
+ */
+export async function cli(command: 'run' | 'verify', plan: PlanFile, json = true): Promise<Step> {
   const report = join(plan.dir, `${plan.name}.mismatches.ndjson`);
   rmSync(report, { force: true });
-  const result = await runCli([command, plan.file, '--json', ...extra]);
+  const result = await runCli([command, plan.file, json ? '--json' : '--no-progress']);
   let summary: Summary | undefined;
-  try {
-    summary = ndjson<{ event: string } & Summary>(result.stdout).find((e) => e.event === 'summary');
-  } catch {
-    summary = undefined;
+  if (json) {
+    try {
+      summary = ndjson<{ event: string } & Summary>(result.stdout).find((e) => e.event === 'summary');
+    } catch {
+      summary = undefined;
+    }
   }
   const mismatches = existsSync(report) ? ndjson<Report>(readFileSync(report, 'utf8')) : [];
   return { result, summary, mismatches };
