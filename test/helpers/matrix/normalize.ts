@@ -1,7 +1,8 @@
 // The type matrix's own idea of "equal" (test/e2e/type-matrix.test.ts), written independently of the tool's
 // canonical code: each value, as a driver or a SQL text cast returned it, becomes a string per comparison
 // class, and two values are equal when their strings are. The rules are the databases' own equality:
-// CHAR ignores trailing spaces, float4 is a float32 value and float8 a double (never decimal text, and
+// CHAR ignores trailing spaces, float4 is a float32 value (read widened to a double, exactly: a hand-made
+// double column must hold that same value) and float8 a double (never decimal text, and
 // -0 = 0 as both databases compare them), decimals compare by value, timestamps as instants or wall clocks
 // with trailing zero fractions dropped, JSON as documents with exact numbers.
 
@@ -30,7 +31,7 @@ export function normalize(cls: Cls, v: unknown): string | null {
     case 'dec':
       return decimalValue(String(v));
     case 'f4':
-      return floatText(Math.fround(toNumber(v)));
+      return float32Text(toNumber(v));
     case 'f8':
       return floatText(toNumber(v));
     case 'bool':
@@ -74,6 +75,14 @@ function toNumber(v: unknown): number {
 /** Shortest round-trip text; NaN equals NaN, -0 equals 0 (as `=` in both databases). */
 function floatText(n: number): string {
   return Number.isNaN(n) ? 'NaN' : String(n === 0 ? 0 : n);
+}
+
+/**
+ * A float4 column's value, read exactly (widened to a double by the reader): its double text, flagged when
+ * it is no float32 at all (e.g. a double column that received a decimal rendering instead of the value).
+ */
+function float32Text(n: number): string {
+  return Number.isNaN(n) || Math.fround(n) === n ? floatText(n) : `${floatText(n)} (not a float32)`;
 }
 
 function boolText(v: unknown): string {

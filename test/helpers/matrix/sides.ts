@@ -50,6 +50,8 @@ export async function pgSide(client: pg.Client, url: string): Promise<Side> {
         const q = pgQuote(c.name);
         if (c.category === 'A') return `array_to_json(${q})::text AS ${q}`;
         if (c.type === 'bytea') return `encode(${q}, 'hex') AS ${q}`;
+        // real's text is its shortest float32 rendering; widened to double precision it is exact.
+        if (c.type === 'float4') return `${q}::float8::text AS ${q}`;
         return `${q}::text AS ${q}`;
       });
       const r = await client.query<Record<string, unknown>>(
