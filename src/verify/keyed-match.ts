@@ -44,17 +44,14 @@ export class KeyedMatcher {
   }
 
   /** Both sides are read to the end: what is still waiting has no counterpart. */
-  finish(): void {
+  async finish(): Promise<void> {
     for (const row of this.sourceWaiting.values()) {
       this.check.mismatch('target', 'missing', this.check.keyText(row));
     }
-    if (this.check.reportExtra) {
-      for (const row of this.targetWaiting.values()) {
-        this.check.mismatch('target', 'extra', this.check.keyText(row));
-      }
-    }
     this.sourceWaiting.clear();
+    const unmatched = [...this.targetWaiting.values()];
     this.targetWaiting.clear();
+    await this.check.unmatchedTarget(unmatched);
   }
 
   private pair(source: Row, target: Row): void {
