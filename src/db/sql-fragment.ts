@@ -37,7 +37,7 @@ export interface FragmentSyntax {
   executableComments: boolean;
   /** `$tag$ … $tag$` strings (PostgreSQL). */
   dollarQuotes: boolean;
-  /** Parameter markers, tested where a token starts: PostgreSQL `$1`; SQLite `?`, `?1`, `:x`, `@x`, `$x`. */
+  /** Parameter markers, tested where a token starts: PostgreSQL `$1`; MySQL `?`; SQLite `?`, `?1`, `:x`, `@x`, `$x`. */
   parameter: RegExp | null;
 }
 
@@ -67,8 +67,7 @@ export function fragmentProblem(
   syntax: FragmentSyntax,
   kind: FragmentKind,
 ): FragmentProblem | null {
-  const s = new Scanner(text, syntax);
-  return s.scan(kind);
+  return new Scanner(text, syntax, kind).scan();
 }
 
 class Scanner {
@@ -79,9 +78,10 @@ class Scanner {
   constructor(
     private readonly text: string,
     private readonly syntax: FragmentSyntax,
+    private readonly kind: FragmentKind,
   ) {}
 
-  scan(kind: FragmentKind): FragmentProblem | null {
+  scan(): FragmentProblem | null {
     const { text } = this;
     while (this.at < text.length) {
       const start = this.at;
@@ -94,7 +94,7 @@ class Scanner {
       return { offset: open, message: 'this `(` is never closed' };
     }
     if (!this.code) {
-      return { offset: 0, message: `the ${kind} is empty (nothing but comments and spaces)` };
+      return { offset: 0, message: `the ${this.kind} is empty (nothing but comments and spaces)` };
     }
     return null;
   }
@@ -140,7 +140,8 @@ class Scanner {
       if (tag) return this.dollarQuoted(tag[0]);
     }
     if (c === ';') {
-      return { offset: at, message: 'a `;` ends the statement: write one condition, without `;`' };
+      const one = this.kind === 'where' ? 'one condition' : 'one SELECT';
+      return { offset: at, message: `a \`;\` ends the statement: write ${one}, without \`;\`` };
     }
     if (c === '(') this.opened.push(at);
     if (c === ')') {
