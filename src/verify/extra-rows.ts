@@ -10,10 +10,10 @@
  *   compute its key, so a target row missing from its result cannot be told apart from one it never
  *   selected. None is called extra; how many there were is told in a warning.
  */
-import { canonicalizer } from '../convert/canonical.js';
 import type { Row } from '../convert/value.js';
 import type { Dialect } from '../db/dialect.js';
 import type { TableMapping } from '../engine/mapping.js';
+import { canonicalKeyString } from './keyed-match.js';
 
 /** How target rows without a source row are judged (see the top). */
 export type ExtraRule = 'all' | 'unfiltered-source' | 'none';
@@ -29,16 +29,6 @@ export function extraRule(m: TableMapping): ExtraRule {
   return sameKinds ? 'unfiltered-source' : 'none';
 }
 
-/** A Map key for a row's key values in canonical form; `at` says where each key value is in the row. */
-export function canonicalKey(m: TableMapping, at: readonly number[]): (row: Row) => string {
-  const parts = m.key.map((i, k) => ({ i: at[k]!, canon: canonicalizer(m.targetColumns[i]!.kind) }));
-  return (row) => {
-    let s = '';
-    for (const p of parts) s += `${p.canon(row[p.i] ?? null) ?? '\u0000'}\u0001`;
-    return s;
-  };
-}
-
 /**
  * Of `rows` (target rows no source row paired with), those whose key the unfiltered source table does not
  * hold (rule `unfiltered-source`): looked up by key, {@link LOOKUP_KEYS} at a time.
@@ -52,8 +42,8 @@ export async function withoutSourceRow(
   const ref = m.from.ref;
   const keyColumns = m.key.map((i) => m.sourceColumns[i]!);
   const keyAt = m.key.map((_, k) => k);
-  const targetKey = canonicalKey(m, m.key);
-  const sourceKey = canonicalKey(m, keyAt);
+  const targetKey = canonicalKeyString(m);
+  const sourceKey = canonicalKeyString(m, keyAt);
   const out: Row[] = [];
   for (let start = 0; start < rows.length; start += LOOKUP_KEYS) {
     const part = rows.slice(start, start + LOOKUP_KEYS);

@@ -70,9 +70,10 @@ export class KeyedMatcher {
 /**
  * A Map key for a row's key values in canonical form, so that the same key read from two databases pairs up
  * even where their text forms differ (a decimal `1.50` read as `1.5`, a timestamp with or without a zero fraction).
+ * `at`: where the key's values are in the row (default: the table's key columns).
  */
-function canonicalKeyString(m: TableMapping): (row: Row) => string {
-  const parts = m.key.map((i) => ({ i, canon: canonicalizer(m.targetColumns[i]!.kind) }));
+export function canonicalKeyString(m: TableMapping, at: readonly number[] = m.key): (row: Row) => string {
+  const parts = m.key.map((i, k) => ({ i: at[k]!, canon: canonicalizer(m.targetColumns[i]!.kind) }));
   if (parts.length === 1) {
     const { i, canon } = parts[0]!;
     return (row) => canon(row[i] ?? null) ?? '\u0000';
