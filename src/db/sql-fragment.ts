@@ -8,7 +8,8 @@
  * - a `;` (a second statement);
  * - a string, quoted identifier or `/* …` comment that does not end;
  * - a parameter marker (`$1`, `?`, `:name`), which would take the tool's own key parameters;
- * - a MySQL executable comment (`/*! … *\/`), which the server runs as SQL.
+ * - a MySQL executable comment (`/*! … *\/`), which the server runs as SQL;
+ * - a control character other than tab and newline (where a line comment ends differs between databases).
  *
  * The newline after the text ends a trailing line comment (`-- …`, `#`) before the tool's closing `)`.
  * Scanning is conservative: where a dialect reads text in two ways (PostgreSQL's `standard_conforming_strings`,
@@ -83,6 +84,16 @@ class Scanner {
 
   scan(): FragmentProblem | null {
     const { text } = this;
+    // Databases end line comments at different characters (PostgreSQL at `\r` too, MariaDB at NUL) and
+    // PostgreSQL cuts a statement at NUL: such characters are refused outright rather than scanned.
+    const control = /[\u0000-\u0008\u000b-\u001f\u007f]/.exec(text);
+    if (control) {
+      const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+      return {
+        offset: control.index,
+        message: `a control character (U+${code}) is not allowed here: write it with an escape or a function such as chr()`,
+      };
+    }
     while (this.at < text.length) {
       const start = this.at;
       const problem = this.token();

@@ -70,6 +70,13 @@ describe('fragmentProblem', () => {
     expect(problem(MYSQL, 'a = 1 /*M!) OR (1=1 */')).toMatch(/executable comment/);
   });
 
+  it('refuses control characters, where databases disagree on where a line comment ends', () => {
+    // PostgreSQL ends a `--` comment at a carriage return: the rest would be code.
+    expect(problem(POSTGRES, 'a = 1 -- x\r) OR (true')).toMatch(/control character \(U\+000D\)/);
+    expect(problem(MYSQL, 'a = 1 # x\u0000) OR (1=1')).toMatch(/control character \(U\+0000\)/);
+    expect(problem(POSTGRES, 'a = 1\t-- tab\n AND b = 2')).toBeNull();
+  });
+
   it('refuses a where of nothing but comments', () => {
     expect(problem(POSTGRES, '-- nothing')).toMatch(/is empty/);
     expect(problem(MYSQL, '# nothing')).toMatch(/is empty/);
