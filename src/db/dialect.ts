@@ -233,6 +233,12 @@ export interface Dialect {
   ping(): Promise<void>;
   describeTable(ref: TableRef): Promise<TableInfo | null>;
   describeQuery(sql: string): Promise<Column[]>;
+  /**
+   * Runs the source's own SQL (its `where`, or its query) on the server without reading a row (`LIMIT 0`):
+   * the server's message when it refuses the statement (syntax, an unknown name, a type, a permission), null
+   * when it takes it. Other failures (a lost connection) are thrown.
+   */
+  checkRead(from: RowSource): Promise<string | null>;
   /** Keyset-paginated reads (or one pass for a key-less source); `break` closes what it opened. */
   readBatches(spec: ReadSpec): AsyncIterable<Row[]>;
   /**

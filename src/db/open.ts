@@ -4,6 +4,10 @@
  */
 import { maskUrl, UsageError } from '../errors.js';
 import type { Dialect } from './dialect.js';
+import { FRAGMENT_SYNTAX as MYSQL_SYNTAX } from './mysql/sql.js';
+import { FRAGMENT_SYNTAX as POSTGRES_SYNTAX } from './postgres/sql.js';
+import { type FragmentKind, type FragmentProblem, fragmentProblem } from './sql-fragment.js';
+import { FRAGMENT_SYNTAX as SQLITE_SYNTAX } from './sqlite/sql.js';
 
 export async function openDialect(url: string): Promise<Dialect> {
   const scheme = url.slice(0, url.indexOf(':')).toLowerCase();
@@ -31,4 +35,21 @@ export async function pingAll(dialects: readonly Dialect[]): Promise<void> {
   const results = await Promise.allSettled(dialects.map((d) => d.ping()));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
+}
+
+/**
+ * The first problem of a plan's raw SQL (`where`, `source: { query }`) for the database of `url`, found without
+ * connecting (sql-fragment.ts); null when it is fine, or when the URL names no database known here.
+ */
+export function sourceSqlProblem(url: string, text: string, kind: FragmentKind): FragmentProblem | null {
+  const scheme = url.slice(0, url.indexOf(':')).toLowerCase();
+  const syntax =
+    scheme === 'postgres' || scheme === 'postgresql'
+      ? POSTGRES_SYNTAX
+      : scheme === 'mysql' || scheme === 'mariadb'
+        ? MYSQL_SYNTAX
+        : scheme === 'sqlite'
+          ? SQLITE_SYNTAX
+          : null;
+  return syntax ? fragmentProblem(text, syntax, kind) : null;
 }

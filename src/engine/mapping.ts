@@ -113,11 +113,13 @@ export async function resolveTable(
       );
     }
     from = table.where ? { kind: 'table', ref, where: table.where } : { kind: 'table', ref };
+    if (table.where) await checkSourceSql(source, from, index, ['where']);
     sourceCols = info.columns;
     sourceKey = table.key ?? info.primaryKey ?? info.uniqueKeys[0] ?? [];
     estimatedRows = info.estimatedRows;
   } else {
     from = { kind: 'query', sql: table.source.query };
+    await checkSourceSql(source, from, index, ['source', 'query']);
     sourceCols = await source.describeQuery(table.source.query);
     sourceKey = table.key ?? [];
   }
@@ -303,6 +305,26 @@ export async function resolveTable(
     createSql,
     totals,
   };
+}
+
+/**
+ * The plan's own SQL for a table (its `where`, its query), run by the source without reading a row: a
+ * statement the server refuses is a plan problem at that line, not a failure half-way through a run.
+ */
+async function checkSourceSql(
+  source: Dialect,
+  from: RowSource,
+  index: number,
+  at: (string | number)[],
+): Promise<void> {
+  const refused = await source.checkRead(from);
+  if (refused === null) return;
+  const what = from.kind === 'query' ? 'query' : '`where`';
+  const message = `the source refused the table's ${what}: ${refused}`;
+  throw new SchemaError(`tables[${index}].${at.join('.')}: ${message}`, {
+    hint: `fix the ${what} (\`migrate validate\` runs it on the source without reading a row)`,
+    problems: [{ path: ['tables', index, ...at], message }],
+  });
 }
 
 function renamedTo(rename: NonNullable<Plan['tables'][number]['columns']>, name: string): string {

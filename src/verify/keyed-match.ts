@@ -44,17 +44,14 @@ export class KeyedMatcher {
   }
 
   /** Both sides are read to the end: what is still waiting has no counterpart. */
-  finish(): void {
+  async finish(): Promise<void> {
     for (const row of this.sourceWaiting.values()) {
       this.check.mismatch('target', 'missing', this.check.keyText(row));
     }
-    if (this.check.reportExtra) {
-      for (const row of this.targetWaiting.values()) {
-        this.check.mismatch('target', 'extra', this.check.keyText(row));
-      }
-    }
     this.sourceWaiting.clear();
+    const unmatched = [...this.targetWaiting.values()];
     this.targetWaiting.clear();
+    await this.check.unmatchedTarget(unmatched);
   }
 
   private pair(source: Row, target: Row): void {
@@ -73,9 +70,10 @@ export class KeyedMatcher {
 /**
  * A Map key for a row's key values in canonical form, so that the same key read from two databases pairs up
  * even where their text forms differ (a decimal `1.50` read as `1.5`, a timestamp with or without a zero fraction).
+ * `at`: where the key's values are in the row (default: the table's key columns).
  */
-function canonicalKeyString(m: TableMapping): (row: Row) => string {
-  const parts = m.key.map((i) => ({ i, canon: canonicalizer(m.targetColumns[i]!.kind) }));
+export function canonicalKeyString(m: TableMapping, at: readonly number[] = m.key): (row: Row) => string {
+  const parts = m.key.map((i, k) => ({ i: at[k]!, canon: canonicalizer(m.targetColumns[i]!.kind) }));
   if (parts.length === 1) {
     const { i, canon } = parts[0]!;
     return (row) => canon(row[i] ?? null) ?? '\u0000';

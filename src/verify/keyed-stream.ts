@@ -53,6 +53,6 @@ export async function compareKeyedRange(
     },
   );
   // Stopped half-way, the rows still waiting may have partners not read yet: nothing can be said of them.
-  if (complete) matcher.finish();
+  if (complete) await matcher.finish();
   return complete;
 }

@@ -7,6 +7,7 @@
  * source)`: problem `extra` when the target has more, `missing` when fewer.
  */
 import type { Row } from '../convert/value.js';
+import { convertRows } from '../engine/convert-rows.js';
 import { readPaired } from './paired-read.js';
 import type { TableCheck } from './table-check.js';
 
@@ -60,9 +61,16 @@ export async function compareMultiset(check: TableCheck, hooks: MultisetHooks = 
     },
   });
   if (!counted) return false;
+  const whole = await wholeTableCounts(check, occurrences);
+  if (!whole) return false;
   for (const [form, o] of occurrences) {
     const problem = o.target > o.source ? 'extra' : 'missing';
-    if (problem === 'extra' && !check.reportExtra) continue;
+    // Under a `where`: extra only beyond the copies the unfiltered source table holds (extra-rows.ts).
+    const allowed = whole.get(form) ?? o.source;
+    if (problem === 'extra' && o.target <= allowed) {
+      check.notExtra += o.target - o.source;
+      continue;
+    }
     const json = form.split('\n', 1)[0]!;
     check.mismatch(
       'target',
@@ -71,6 +79,44 @@ export async function compareMultiset(check: TableCheck, hooks: MultisetHooks = 
     );
   }
   return true;
+}
+
+/**
+ * For rows the target holds more often than the source gives them: how often the source TABLE holds each,
+ * unfiltered (rule `unfiltered-source`: a table with a `where`), read in one more pass; an empty map for
+ * rule `all` (the source is the table) and rule `none` (a query: every one is allowed, see extra-rows.ts).
+ * Null when stopped.
+ */
+async function wholeTableCounts(
+  check: TableCheck,
+  occurrences: Map<string, { source: number; target: number }>,
+): Promise<Map<string, number> | null> {
+  const { m } = check;
+  const counts = new Map<string, number>();
+  const candidates = [...occurrences].filter(([, o]) => o.target > o.source);
+  if (check.extraRule === 'none') {
+    for (const [form, o] of candidates) counts.set(form, o.target);
+    return counts;
+  }
+  if (check.extraRule === 'all' || m.from.kind !== 'table' || candidates.length === 0) return counts;
+  for (const [form] of candidates) counts.set(form, 0);
+  const spec = {
+    from: { kind: 'table' as const, ref: m.from.ref },
+    columns: m.sourceColumns,
+    key: [],
+    batchSize: MULTISET_BATCH_ROWS,
+    after: null,
+  };
+  for await (const raw of check.ctx.source.readBatches(spec)) {
+    // Converted without counting skipped rows again (the first pass counted them).
+    for (const row of convertRows(m, raw, () => undefined)) {
+      const form = check.canonical(row);
+      const n = counts.get(form);
+      if (n !== undefined) counts.set(form, n + 1);
+    }
+    if (check.ctx.shouldStop()) return null;
+  }
+  return counts;
 }
 
 function times(n: number): string {

@@ -10,6 +10,7 @@ import { type EventSink, emptyCounts, type Mismatch, type TableCounts } from '..
 import { keyOf, showKey } from '../engine/key-codec.js';
 import type { TableMapping } from '../engine/mapping.js';
 import type { PlanCache } from '../plan/schema.js';
+import { type ExtraRule, extraRule, withoutSourceRow } from './extra-rows.js';
 
 export interface VerifyContext {
   source: Dialect;
@@ -32,11 +33,10 @@ export class TableCheck {
   readonly counts: TableCounts = emptyCounts();
   /** The canonical form two rows are compared by: equal exactly when the rows are equal. */
   readonly canonical: (row: Row) => string;
-  /**
-   * Target rows that have no source row are reported only when the source is the whole table: with a
-   * `where` filter or a query source, the target may rightly hold rows the plan never moved.
-   */
-  readonly reportExtra: boolean;
+  /** How target rows without a source row are judged (extra-rows.ts). */
+  readonly extraRule: ExtraRule;
+  /** Target rows without a source row that are not extra: outside the `where`, or not in the query's result. */
+  notExtra = 0;
   private readonly keyNames: string[];
 
   constructor(
@@ -44,7 +44,7 @@ export class TableCheck {
     readonly m: TableMapping,
   ) {
     this.canonical = canonicalForm(m);
-    this.reportExtra = m.from.kind === 'table' && !m.from.where;
+    this.extraRule = extraRule(m);
     this.keyNames = m.key.map((i) => m.targetColumns[i]!.name);
   }
 
@@ -62,6 +62,19 @@ export class TableCheck {
       problem,
       ...(columns?.length ? { columns } : {}),
     });
+  }
+
+  /** Target rows of a keyed table that no source row paired with: reports those that are extra. */
+  async unmatchedTarget(rows: readonly Row[]): Promise<void> {
+    if (rows.length === 0) return;
+    const extra =
+      this.extraRule === 'all'
+        ? rows
+        : this.extraRule === 'none'
+          ? []
+          : await withoutSourceRow(this.m, this.ctx.source, rows);
+    this.notExtra += rows.length - extra.length;
+    for (const row of extra) this.mismatch('target', 'extra', this.keyText(row));
   }
 
   /** Source rows converted to the target's types; rows that cannot be converted (`invalid: skip`) are counted. */

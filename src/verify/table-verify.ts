@@ -49,9 +49,24 @@ export async function verifyTable(ctx: VerifyContext, m: TableMapping): Promise<
   } else {
     complete = await verifyKeyless(check, fast, cache);
   }
+  if (check.notExtra > 0) check.warn(notExtraWarning(check));
   const seconds = (Date.now() - started) / 1000;
   ctx.sink.emit({ event: 'table-done', table: m.label, counts: check.counts, seconds, complete });
   return { table: m.label, counts: check.counts, seconds, complete };
+}
+
+/** Target rows without a source row that were not called extra (extra-rows.ts says why). */
+function notExtraWarning(check: TableCheck): string {
+  const { m, notExtra: n } = check;
+  const rows = n === 1 ? '1 target row has' : `${n.toLocaleString('en-US')} target rows have`;
+  if (m.from.kind === 'query') {
+    return `${rows} no row in the source query's result: not reported as extra, since a query cannot say whether it never selected them or their source rows were deleted`;
+  }
+  if (m.key.length === 0)
+    return `${rows} an equal row only outside the \`where\` filter: not reported as extra`;
+  return check.extraRule === 'none'
+    ? `${rows} no row in the filtered source: not reported as extra, since the key's types differ between source and target and the source table cannot be searched by it`
+    : `${rows} a source row outside the \`where\` filter: not compared, not reported as extra`;
 }
 
 async function verifyKeyless(check: TableCheck, fast: boolean, cache: CacheCheck | null): Promise<boolean> {

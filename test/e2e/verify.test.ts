@@ -225,12 +225,13 @@ describe('migrate verify pg -> pg', () => {
 
   it('finds a difference in a row-filtered source but never calls rows outside the filter extra', async () => {
     const db = await pgDb('verify pg where');
+    // The target also holds rows the filter leaves out (odd ids, with other values): not extra.
     await db.client.query(`
       CREATE SCHEMA src; CREATE SCHEMA dst;
       CREATE TABLE src.t (id int PRIMARY KEY, v text);
       INSERT INTO src.t SELECT g, 'v' || g FROM generate_series(1, 6000) g;
       CREATE TABLE dst.t (LIKE src.t INCLUDING ALL);
-      INSERT INTO dst.t SELECT g, 'old' FROM generate_series(100001, 100500) g;`);
+      INSERT INTO dst.t SELECT g, 'old' FROM generate_series(1, 1000, 2) g;`);
     const name = `vw${randomBytes(3).toString('hex')}`;
     const file = pgPlan(db.url, name, '  - source: src.t\n    target: dst.t\n    where: "id % 2 = 0"\n');
     expect((await runCli(['run', file, '--no-progress'])).code).toBe(0);
@@ -239,6 +240,55 @@ describe('migrate verify pg -> pg', () => {
     const result = await runCli(['verify', file, '--no-progress']);
     expect(result.code).toBe(3);
     expect(sortKeys(report(file, name))).toEqual(['dst.t id=4000 target different']);
+  });
+
+  it('under a where, reports a target row whose source row was deleted as extra (in-database digests)', async () => {
+    const db = await pgDb('verify pg where deleted');
+    await db.client.query(`
+      CREATE SCHEMA src; CREATE SCHEMA dst;
+      CREATE TABLE src.t (id bigint PRIMARY KEY, qty int, v text);
+      INSERT INTO src.t SELECT g, g % 1000, 'v' || g FROM generate_series(1, 120000) g;
+      CREATE TABLE dst.t (LIKE src.t INCLUDING ALL);`);
+    const name = `vd${randomBytes(3).toString('hex')}`;
+    const file = pgPlan(db.url, name, '  - source: src.t\n    target: dst.t\n    where: "qty < 500"\n');
+    expect((await runCli(['run', file, '--no-progress'])).code).toBe(0);
+    expect((await runCli(['verify', file, '--no-progress'])).code).toBe(0);
+    // 7 and 70007: deleted from the source (extra in the target). 8: moved out of the filter (not extra).
+    // 600: outside the filter, in both (the target may hold it). 90600: outside the filter, deleted: extra.
+    await db.client.query(`
+      INSERT INTO dst.t SELECT * FROM src.t WHERE id IN (600, 90600);
+      DELETE FROM src.t WHERE id IN (7, 70007, 90600);
+      UPDATE src.t SET qty = 900 WHERE id = 8;`);
+    const result = await runCli(['verify', file, '--no-progress']);
+    expect(result.code, result.stdout + result.stderr).toBe(3);
+    expect(result.stderr).toContain('mismatch: dst.t id=7: target extra');
+    expect(sortKeys(report(file, name))).toEqual(
+      ['dst.t id=7 target extra', 'dst.t id=70007 target extra', 'dst.t id=90600 target extra'].sort(),
+    );
+    expect(result.stderr).toContain('2 target rows have a source row outside the `where` filter');
+  });
+
+  it('under a where, a table without a key: a row no longer in the source table at all is extra', async () => {
+    const db = await pgDb('verify pg where keyless');
+    await db.client.query(`
+      CREATE SCHEMA src; CREATE SCHEMA dst;
+      CREATE TABLE src.e (kind text, n int);
+      INSERT INTO src.e SELECT 'k' || (g % 3), g FROM generate_series(1, 3000) g;
+      CREATE TABLE dst.e (LIKE src.e);`);
+    const name = `vk${randomBytes(3).toString('hex')}`;
+    const file = pgPlan(db.url, name, '  - source: src.e\n    target: dst.e\n    where: "n < 500"\n');
+    expect((await runCli(['run', file, '--no-progress'])).code).toBe(0);
+    expect((await runCli(['verify', file, '--no-progress'])).code).toBe(0);
+    // n=7 deleted from the source: extra. n=2000 copied into the target, outside the filter: not extra.
+    await db.client.query(`
+      DELETE FROM src.e WHERE n = 7;
+      INSERT INTO dst.e SELECT * FROM src.e WHERE n = 2000;`);
+    const result = await runCli(['verify', file, '--no-progress']);
+    expect(result.code, result.stdout + result.stderr).toBe(3);
+    expect(sortKeys(report(file, name))).toEqual([
+      'dst.e row {"kind":"k1","n":7} (1× in the target, 0× in the source) target extra',
+    ]);
+    expect(result.stderr).toContain('1 target row has an equal row only outside the `where` filter');
   });
   it('chunks a dense integer key by value and a sparse one by counting rows; both find rows beyond either end', async () => {
     const db = await pgDb('verify pg chunking');
@@ -385,5 +435,34 @@ tables:
     expect(sortKeys(report(file, name))).toEqual(
       ['items id=50000 target extra', 'items id=777 target different', 'items id=888 target missing'].sort(),
     );
+  });
+
+  it('under a where, reports a target row whose source row was deleted as extra (streamed comparison)', async () => {
+    const my = await mysqlDb('verify my where source');
+    const pg = await pgDb('verify pg where target');
+    await my.conn.query(`
+      CREATE TABLE items (id int NOT NULL PRIMARY KEY, qty int NOT NULL, name varchar(40));
+      INSERT INTO items SELECT seq, seq % 1000, CONCAT('item ', seq) FROM seq_1_to_20000;`);
+    await pg.client.query('CREATE TABLE items (id int PRIMARY KEY, qty int NOT NULL, name varchar(40))');
+    const name = `vmw${randomBytes(3).toString('hex')}`;
+    const file = writePlan(`version: 1
+name: ${name}
+source:
+  url: ${my.url}
+target:
+  url: ${pg.url}
+tables:
+  - source: items
+    where: "qty < 500"
+`);
+    expect((await runCli(['run', file, '--no-progress'])).code).toBe(0);
+    const clean = await runCli(['verify', file, '--no-progress']);
+    expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+    await my.conn.query('DELETE FROM items WHERE id IN (7, 15007); UPDATE items SET qty = 900 WHERE id = 8');
+    await pg.client.query("INSERT INTO items VALUES (600, 600, 'item 600')");
+    const result = await runCli(['verify', file, '--no-progress']);
+    expect(result.code, result.stdout + result.stderr).toBe(3);
+    expect(sortKeys(report(file, name))).toEqual(['items id=15007 target extra', 'items id=7 target extra']);
+    expect(result.stderr).toContain('2 target rows have a source row outside the `where` filter');
   });
 });

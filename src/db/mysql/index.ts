@@ -15,7 +15,15 @@ import type {
 import { connectMysql, endQuietly, type MysqlSession } from './connect.js';
 import { createTableSql } from './ddl.js';
 import { describeQuery, describeTable } from './introspect.js';
-import { fetchByKeys, intExtent, keyBoundaries, readAll, readKeyset, readKeysetWire } from './read.js';
+import {
+  checkRead,
+  fetchByKeys,
+  intExtent,
+  keyBoundaries,
+  readAll,
+  readKeyset,
+  readKeysetWire,
+} from './read.js';
 import { quoteTable } from './sql.js';
 import { MysqlStateStore } from './state.js';
 import { keyCollation, MysqlWriter } from './write.js';
@@ -56,6 +64,10 @@ export class MysqlDialect implements Dialect {
 
   async describeQuery(sql: string): Promise<Column[]> {
     return describeQuery(await this.shared(), sql);
+  }
+
+  async checkRead(from: RowSource): Promise<string | null> {
+    return checkRead((await this.shared()).conn, from);
   }
 
   async *readBatches(spec: ReadSpec): AsyncGenerator<Row[]> {

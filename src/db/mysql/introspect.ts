@@ -2,9 +2,10 @@
 import type mysql from 'mysql2/promise';
 import type { Column, ColumnKind } from '../../convert/value.js';
 import type { TableInfo, TableRef } from '../dialect.js';
+import { encloseChecked } from '../sql-fragment.js';
 import { kindOfMysqlType } from './codec.js';
 import type { MysqlSession } from './connect.js';
-import { quoteIdent, quoteTable } from './sql.js';
+import { FRAGMENT_SYNTAX, quoteIdent, quoteTable } from './sql.js';
 
 /** Below this many estimated rows the count is exact (InnoDB's TABLE_ROWS is a rough guess, 0 when fresh). */
 const EXACT_COUNT_BELOW = 100_000;
@@ -135,7 +136,9 @@ const TEXTUAL = new Set(['varchar', 'char', 'tinyblob', 'mediumblob', 'longblob'
 
 /** Columns of a query's result, learned without reading rows (LIMIT 0 over the query). */
 export async function describeQuery(session: MysqlSession, sql: string): Promise<Column[]> {
-  const [, fields] = await session.conn.query(`SELECT * FROM (${sql}) AS ${quoteIdent('_q')} LIMIT 0`);
+  const [, fields] = await session.conn.query(
+    `SELECT * FROM ${encloseChecked(sql, FRAGMENT_SYNTAX, 'query')} AS ${quoteIdent('_q')} LIMIT 0`,
+  );
   return (fields ?? []).map((f) => {
     const flags = typeof f.flags === 'number' ? f.flags : 0;
     let type = TYPE_NAMES[f.columnType ?? -1] ?? 'unknown';

@@ -3,8 +3,9 @@ import type { Readable } from 'node:stream';
 import type mysql from 'mysql2/promise';
 import type { Column, Row } from '../../convert/value.js';
 import type { ReadSpec, RowSource } from '../dialect.js';
+import { encloseChecked } from '../sql-fragment.js';
 import { encoderFor, rowDecoder, selectExpr } from './codec.js';
-import { quoteIdent, quoteTable } from './sql.js';
+import { FRAGMENT_SYNTAX, quoteIdent, quoteTable } from './sql.js';
 import { type CoreConnection, queryWire, WireBatch } from './wire.js';
 
 /** Every field as the server's raw bytes; codec.ts decodes them per column. */
@@ -13,8 +14,15 @@ const RAW = { rowsAsArray: true, typeCast: false } as const;
 type RawRow = (Buffer | null)[];
 
 function fromClause(from: RowSource): { sql: string; where: string | null } {
-  if (from.kind === 'query') return { sql: `(${from.sql}) AS ${quoteIdent('_q')}`, where: null };
-  return { sql: quoteTable(from.ref), where: from.where ? `(${from.where})` : null };
+  if (from.kind === 'query')
+    return {
+      sql: `${encloseChecked(from.sql, FRAGMENT_SYNTAX, 'query')} AS ${quoteIdent('_q')}`,
+      where: null,
+    };
+  return {
+    sql: quoteTable(from.ref),
+    where: from.where ? encloseChecked(from.where, FRAGMENT_SYNTAX, 'where') : null,
+  };
 }
 
 /**
@@ -181,4 +189,18 @@ export async function intExtent(
   });
   const [min, max] = (rows[0] ?? []) as (string | null)[];
   return min && max ? [min, max] : null;
+}
+
+/** See Dialect.checkRead. */
+export async function checkRead(conn: mysql.Connection, from: RowSource): Promise<string | null> {
+  const { sql, where } = fromClause(from);
+  try {
+    await conn.query(`SELECT * FROM ${sql}${where ? ` WHERE ${where}` : ''} LIMIT 0`);
+    return null;
+  } catch (error) {
+    // A statement error leaves the connection usable (`fatal` unset) and carries the server's error number.
+    const e = error as { fatal?: unknown; errno?: unknown; message?: unknown };
+    if (!e.fatal && typeof e.errno === 'number' && typeof e.message === 'string') return e.message;
+    throw error;
+  }
 }

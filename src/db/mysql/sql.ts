@@ -4,6 +4,7 @@
  * (connect.ts) never contains NO_BACKSLASH_ESCAPES, so backslash escapes in string literals are safe.
  */
 import type { TableRef } from '../dialect.js';
+import type { FragmentSyntax } from '../sql-fragment.js';
 
 export function quoteIdent(name: string): string {
   return `\`${name.replaceAll('`', '``')}\``;
@@ -41,3 +42,20 @@ export function stringLiteral(value: string): string {
 export function bytesLiteral(value: Buffer): string {
   return `X'${value.toString('hex')}'`;
 }
+
+/**
+ * How MySQL and MariaDB read a plan's raw SQL (sql-fragment.ts), under the session's sql_mode (connect.ts:
+ * backslash escapes, `"` quotes strings).
+ */
+export const FRAGMENT_SYNTAX: FragmentSyntax = {
+  name: 'MySQL',
+  strings: `'"`,
+  backslash: 'always',
+  identifiers: { '`': '`' },
+  dashNeedsSpace: true,
+  hashComment: true,
+  nestedComments: false,
+  executableComments: true,
+  dollarQuotes: false,
+  parameter: /^\?/,
+};

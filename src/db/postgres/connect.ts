@@ -27,7 +27,9 @@ const types = { getTypeParser: () => asText } as unknown as pg.CustomTypesConfig
 /** Session settings that make the text forms exact and zone-independent. */
 const SESSION_SQL =
   "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; " +
-  "SET extra_float_digits = 1; SET client_encoding = 'UTF8'";
+  "SET extra_float_digits = 1; SET client_encoding = 'UTF8'; " +
+  // sql-fragment.ts scans a plan's raw SQL with backslashes literal outside E'…' strings.
+  'SET standard_conforming_strings = on';
 
 export const DEFAULT_QUERY_TIMEOUT_MS = 120_000;
 const CONNECT_TIMEOUT_MS = 10_000;

@@ -37,8 +37,8 @@ import type pg from 'pg';
 import type { Column, ColumnKind, Row } from '../../convert/value.js';
 import type { RowSource } from '../dialect.js';
 import { paramOf } from './codec.js';
-import { rowDecoder } from './read.js';
-import { columnList, quoteIdent, quoteTable } from './sql.js';
+import { fromClause, rowDecoder } from './read.js';
+import { columnList, quoteIdent } from './sql.js';
 
 /** The second hash's seed: any constant other than 0, the same on every side. */
 const SEED = 7_046_029_254_386_353_131n;
@@ -98,13 +98,8 @@ interface Range {
 
 /** FROM and WHERE for the key range (after, until] of the source. */
 function range(spec: DigestSpec, until: Row | null): Range {
-  const conditions: string[] = [];
-  let from: string;
-  if (spec.from.kind === 'query') from = `(${spec.from.sql}) AS "_q"`;
-  else {
-    from = quoteTable(spec.from.ref);
-    if (spec.from.where) conditions.push(`(${spec.from.where})`);
-  }
+  const { sql: from, where } = fromClause(spec.from);
+  const conditions: string[] = where ? [where] : [];
   const values: (string | Buffer | null)[] = [];
   const keyed = spec.key.length > 0;
   const keyCols = columnList(spec.key.map((i) => spec.columns[i]!.name));

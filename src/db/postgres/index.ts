@@ -23,6 +23,7 @@ import { chunkDigest, type Digest, type DigestSpec, digestForms } from './digest
 import { describeQuery, describeTable } from './introspect.js';
 import {
   CopyBatch,
+  checkRead,
   fetchByKeys,
   intExtent,
   keyBoundaries,
@@ -77,6 +78,10 @@ export class PostgresDialect implements Dialect {
 
   async describeQuery(sql: string): Promise<Column[]> {
     return describeQuery(await this.shared(), sql);
+  }
+
+  async checkRead(from: RowSource): Promise<string | null> {
+    return checkRead(await this.shared(), from);
   }
 
   async *readBatches(spec: ReadSpec): AsyncGenerator<Row[]> {

@@ -2,8 +2,9 @@
 import type pg from 'pg';
 import type { Column } from '../../convert/value.js';
 import type { TableInfo, TableRef } from '../dialect.js';
+import { encloseChecked } from '../sql-fragment.js';
 import { kindOfPgType } from './codec.js';
-import { quoteTable } from './sql.js';
+import { FRAGMENT_SYNTAX, quoteTable } from './sql.js';
 
 const COLUMNS_SQL = `
 SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS db_type,
@@ -71,7 +72,9 @@ export async function describeTable(client: pg.Client, ref: TableRef): Promise<T
 
 /** Columns of a query's result, learned without running it (LIMIT 0 over the query). */
 export async function describeQuery(client: pg.Client, sql: string): Promise<Column[]> {
-  const result = await client.query(`SELECT * FROM (${sql}) AS "_q" LIMIT 0`);
+  const result = await client.query(
+    `SELECT * FROM ${encloseChecked(sql, FRAGMENT_SYNTAX, 'query')} AS "_q" LIMIT 0`,
+  );
   const oids = result.fields.map((f) => f.dataTypeID);
   const types = await client.query<{ oid: string; typname: string; db_type: string }>(
     'SELECT oid::text AS oid, typname, format_type(oid, NULL) AS db_type FROM pg_type WHERE oid = ANY($1::oid[])',

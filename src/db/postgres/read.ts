@@ -4,13 +4,19 @@ import { to as copyTo } from 'pg-copy-streams';
 import QueryStream from 'pg-query-stream';
 import type { Column, Row, Value } from '../../convert/value.js';
 import type { Batch, CopyText, ReadSpec, RowSource } from '../dialect.js';
+import { encloseChecked } from '../sql-fragment.js';
 import { type Decoder, decoderFor, identity, paramOf } from './codec.js';
 import { parseCopyText } from './copy-text.js';
-import { columnList, quoteIdent, quoteTable } from './sql.js';
+import { columnList, FRAGMENT_SYNTAX, quoteIdent, quoteTable } from './sql.js';
 
-function fromClause(from: RowSource): { sql: string; where: string | null } {
-  if (from.kind === 'query') return { sql: `(${from.sql}) AS "_q"`, where: null };
-  return { sql: quoteTable(from.ref), where: from.where ? `(${from.where})` : null };
+/** The FROM of a source and the condition its `where` adds (both enclosed: sql-fragment.ts). */
+export function fromClause(from: RowSource): { sql: string; where: string | null } {
+  if (from.kind === 'query')
+    return { sql: `${encloseChecked(from.sql, FRAGMENT_SYNTAX, 'query')} AS "_q"`, where: null };
+  return {
+    sql: quoteTable(from.ref),
+    where: from.where ? encloseChecked(from.where, FRAGMENT_SYNTAX, 'where') : null,
+  };
 }
 
 /**
@@ -279,4 +285,17 @@ export async function intExtent(
   });
   const [min, max] = result.rows[0] ?? [];
   return min && max ? [min, max] : null;
+}
+
+/** See Dialect.checkRead. */
+export async function checkRead(client: pg.Client, from: RowSource): Promise<string | null> {
+  const { sql, where } = fromClause(from);
+  try {
+    await client.query(`SELECT * FROM ${sql}${where ? ` WHERE ${where}` : ''} LIMIT 0`);
+    return null;
+  } catch (error) {
+    // Classes 08 (connection), 53 (resources) and 57 (operator intervention) say nothing of the SQL.
+    if (error instanceof pg.DatabaseError && !/^(08|53|57)/.test(error.code ?? '')) return error.message;
+    throw error;
+  }
 }

@@ -1,5 +1,6 @@
 /** Identifier quoting for PostgreSQL: every identifier the tool sends is quoted, whatever the plan says. */
 import type { TableRef } from '../dialect.js';
+import type { FragmentSyntax } from '../sql-fragment.js';
 
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
@@ -13,3 +14,17 @@ export function columnList(names: readonly string[], alias?: string): string {
   const prefix = alias ? `${alias}.` : '';
   return names.map((n) => prefix + quoteIdent(n)).join(', ');
 }
+
+/** How PostgreSQL reads a plan's raw SQL (sql-fragment.ts); connect.ts fixes standard_conforming_strings on. */
+export const FRAGMENT_SYNTAX: FragmentSyntax = {
+  name: 'PostgreSQL',
+  strings: "'",
+  backslash: 'e-prefix',
+  identifiers: { '"': '"' },
+  dashNeedsSpace: false,
+  hashComment: false,
+  nestedComments: true,
+  executableComments: false,
+  dollarQuotes: true,
+  parameter: /^\$[0-9]+/,
+};

@@ -7,11 +7,20 @@
  * readers of the file are never blocked by the migration's writes.
  */
 import type { Column, Row } from '../../convert/value.js';
-import type { Dialect, ReadSpec, StateStore, TableInfo, TableRef, Writer, WriteSpec } from '../dialect.js';
+import type {
+  Dialect,
+  ReadSpec,
+  RowSource,
+  StateStore,
+  TableInfo,
+  TableRef,
+  Writer,
+  WriteSpec,
+} from '../dialect.js';
 import { type Db, openSqlite, SqliteConnection } from './connection.js';
 import { createTableSql } from './ddl.js';
 import { describeQuery, describeTable } from './introspect.js';
-import { KeyLookup, keyEncoder, readAll, readKeyset, rowDecoder } from './read.js';
+import { checkRead, KeyLookup, keyEncoder, readAll, readKeyset, rowDecoder } from './read.js';
 import { quoteTable } from './sql.js';
 import { SqliteStateStore } from './state.js';
 import { sqlitePath } from './url.js';
@@ -59,6 +68,10 @@ export class SqliteDialect implements Dialect {
 
   async describeQuery(sql: string): Promise<Column[]> {
     return describeQuery(this.main().db, sql);
+  }
+
+  async checkRead(from: RowSource): Promise<string | null> {
+    return checkRead(this.main().db, from);
   }
 
   async *readBatches(spec: ReadSpec): AsyncGenerator<Row[]> {

@@ -8,9 +8,10 @@
  */
 import type { Column } from '../../convert/value.js';
 import type { TableInfo, TableRef } from '../dialect.js';
+import { encloseChecked } from '../sql-fragment.js';
 import { kindOfDeclaredType } from './codec.js';
 import type { Db } from './connection.js';
-import { quoteIdent, quoteTable } from './sql.js';
+import { FRAGMENT_SYNTAX, quoteIdent, quoteTable } from './sql.js';
 
 interface ColumnRow {
   name: string;
@@ -103,6 +104,7 @@ function estimateRows(db: Db, ref: TableRef, schema: string): number {
  * column's declared type; an expression has none, and is read as text (each cell in its text form).
  */
 export function describeQuery(db: Db, sql: string): Column[] {
+  encloseChecked(sql, FRAGMENT_SYNTAX, 'query');
   return db
     .prepare(sql)
     .columns()

@@ -2,17 +2,22 @@
 import type { Column, Row } from '../../convert/value.js';
 import { DataError } from '../../errors.js';
 import { formatTableRef, type ReadSpec, type RowSource } from '../dialect.js';
+import { encloseChecked } from '../sql-fragment.js';
 import { type Decoder, decoderFor, encoderFor, type Param, type Raw, StorageMismatch } from './codec.js';
 import type { Db, Statement } from './connection.js';
-import { columnList, MAX_PARAMS, placeholders, quoteIdent, quoteTable } from './sql.js';
+import { columnList, FRAGMENT_SYNTAX, MAX_PARAMS, placeholders, quoteIdent, quoteTable } from './sql.js';
 
 export function sourceLabel(from: RowSource): string {
   return from.kind === 'table' ? formatTableRef(from.ref) : '(query)';
 }
 
 function fromClause(from: RowSource): { sql: string; where: string | null } {
-  if (from.kind === 'query') return { sql: `(${from.sql}) AS "_q"`, where: null };
-  return { sql: quoteTable(from.ref), where: from.where ? `(${from.where})` : null };
+  if (from.kind === 'query')
+    return { sql: `${encloseChecked(from.sql, FRAGMENT_SYNTAX, 'query')} AS "_q"`, where: null };
+  return {
+    sql: quoteTable(from.ref),
+    where: from.where ? encloseChecked(from.where, FRAGMENT_SYNTAX, 'where') : null,
+  };
 }
 
 function keyText(columns: Column[], key: number[], raw: Raw[]): string | undefined {
@@ -183,5 +188,17 @@ export class KeyLookup {
       for (const row of rows) out.push(row);
     }
     return out;
+  }
+}
+
+/** See Dialect.checkRead: SQLite resolves every name when it prepares the statement. */
+export function checkRead(db: Db, from: RowSource): string | null {
+  const { sql, where } = fromClause(from);
+  try {
+    db.prepare(`SELECT * FROM ${sql}${where ? ` WHERE ${where}` : ''} LIMIT 0`);
+    return null;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'SqliteError') return error.message;
+    throw error;
   }
 }

@@ -1,5 +1,6 @@
 /** Identifier quoting for SQLite: every identifier the tool sends is quoted, whatever the plan says. */
 import type { TableRef } from '../dialect.js';
+import type { FragmentSyntax } from '../sql-fragment.js';
 
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
@@ -22,3 +23,17 @@ export function placeholders(n: number): string {
 
 /** SQLite's default SQLITE_MAX_VARIABLE_NUMBER (since 3.32): parameters per statement. */
 export const MAX_PARAMS = 32766;
+
+/** How SQLite reads a plan's raw SQL (sql-fragment.ts). */
+export const FRAGMENT_SYNTAX: FragmentSyntax = {
+  name: 'SQLite',
+  strings: "'",
+  backslash: 'never',
+  identifiers: { '"': '"', '`': '`', '[': ']' },
+  dashNeedsSpace: false,
+  hashComment: false,
+  nestedComments: false,
+  executableComments: false,
+  dollarQuotes: false,
+  parameter: /^(?:\?[0-9]*|[:@$][\p{L}\p{N}_]+)/u,
+};
