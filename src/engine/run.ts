@@ -12,7 +12,7 @@ import { planChunks } from './chunks.js';
 import type { EngineContext, Reject } from './context.js';
 import { addCounts, type EventSink, emptyCounts, type Mismatch, type TableCounts } from './events.js';
 import { createTargetTable, resolveTable, type TableMapping } from './mapping.js';
-import { newOwner } from './owner.js';
+import { newOwner, ownerIsDead } from './owner.js';
 import { ReportFiles } from './reports.js';
 import { isTransient, RETRY_DELAYS_MS, withRetries } from './retry.js';
 import { runChunk, type TableResult } from './table-run.js';
@@ -104,7 +104,12 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     const state = await target.state(stateTable);
     await state.ensure();
     if (opts.restart)
-      await state.reset(plan.name, opts.tables?.length ? mappings.map((m) => m.label) : null, owner);
+      await state.reset(
+        plan.name,
+        opts.tables?.length ? mappings.map((m) => m.label) : null,
+        owner,
+        ownerIsDead,
+      );
 
     let mismatches = 0;
     const ctx: EngineContext = {

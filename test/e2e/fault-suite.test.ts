@@ -189,7 +189,8 @@ tables:
          WHERE plan = $1 AND status = 'running' AND rows_read > 0 AND lease_owner IS NOT NULL`,
         [name],
       );
-      const pids = r.rows.map((row) => Number(row.owner.split(':')[1]));
+      // An owner id starts `<pid>@<host>/` (src/engine/owner.ts).
+      const pids = r.rows.map((row) => Number(row.owner.split('@')[0]));
       victimPid = pids.find((p) => procs.some((proc) => proc.child.pid === p)) ?? 0;
       return victimPid > 0;
     }, 60_000);
