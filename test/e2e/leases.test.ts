@@ -1,5 +1,6 @@
-// Leases through the CLI (issue 20, item 7), on SQLite: `--restart` right after a `kill -9` takes the dead
-// run's lease over as `run` does.
+// Leases through the CLI (issue 20, items 7 and the doubtful idle second process), on SQLite: `--restart`
+// right after a `kill -9` takes the dead run's lease over as `run` does; a second process that finds every
+// chunk held exits 0 and names the live run that holds them.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,5 +42,21 @@ describe('leases', () => {
     const check = new Database(target, { readonly: true });
     expect(Number(check.prepare('SELECT count(*) FROM orders').pluck().get())).toBe(200_000);
     check.close();
+  });
+});
+
+describe('a second process of the same plan', () => {
+  it('finds every chunk held: exit 0, and says that another live run (named) finishes them', async () => {
+    const { plan } = sqliteOrdersPlan(tempDir(), 200_000, 'idle', 200);
+    const first = startCli(['run', plan, '--json']);
+    await batchesSeen(first.child.stdout!, 1);
+    const second = await runCli(['run', plan, '--no-progress']);
+    first.child.kill('SIGKILL');
+    await first.done;
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(second.stdout).toContain(
+      `orders: skipped: 1 of its chunks are held by another live run of this plan (${first.child.pid}@`,
+    );
+    expect(second.stdout).toMatch(/not finished by this run: orders .*`migrate status .*plan\.yaml`/);
   });
 });
