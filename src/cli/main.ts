@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, exitCodeOf, MigrateError } from '../errors.js';
+import { MAX_BATCH_SIZE } from '../plan/schema.js';
 import type { CommonOptions } from './options.js';
 
 const require = createRequire(import.meta.url);
@@ -20,21 +21,43 @@ function common(cmd: Command): Command {
 function runtime(cmd: Command): Command {
   return cmd
     .option('--restart', "drop this plan's checkpoints and start over")
-    .addOption(new Option('--batch-size <n>', 'rows per batch (overrides the plan)').argParser(positiveInt))
-    .addOption(new Option('--concurrency <n>', 'cache requests in flight per server').argParser(positiveInt))
+    .addOption(
+      new Option('--batch-size <n>', 'rows per batch (overrides the plan)').argParser(
+        wholeNumber('--batch-size', MAX_BATCH_SIZE),
+      ),
+    )
+    .addOption(
+      new Option('--concurrency <n>', 'cache requests in flight per server').argParser(
+        wholeNumber('--concurrency', MAX_CONCURRENCY),
+      ),
+    )
     .addOption(
       new Option(
         '--workers <n>',
         'tables/chunks worked on at once in this process (default: tables one after another, two chunks of a table at once)',
-      ).argParser(positiveInt),
+      ).argParser(wholeNumber('--workers', MAX_WORKERS)),
     );
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new CommanderError(2, 'migrate.usage', `expected a positive whole number, got "${value}"`);
-  return n;
+/** Each worker holds a reader and a writer connection: more than this would exhaust any server's. */
+const MAX_WORKERS = 256;
+const MAX_CONCURRENCY = 1024;
+
+/**
+ * A flag's value: decimal digits only, from 1 to `max`. Number() alone would take `0x10`, `1e3`, `1_0`
+ * or ` 12` and hand a value the plan's schema would never accept.
+ */
+function wholeNumber(flag: string, max: number): (value: string) => number {
+  return (value) => {
+    const n = /^[0-9]{1,16}$/.test(value) ? Number(value) : Number.NaN;
+    if (!(n >= 1 && n <= max))
+      throw new CommanderError(
+        2,
+        'migrate.usage',
+        `${flag}: expected a whole number from 1 to ${max} in decimal digits, got "${value}"`,
+      );
+    return n;
+  };
 }
 
 export function buildProgram(): Command {

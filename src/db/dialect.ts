@@ -219,8 +219,16 @@ export interface StateStore {
   renew(plan: string, table: string, chunk: number, owner: string, leaseMs: number): Promise<void>;
   release(plan: string, table: string, chunk: number, owner: string): Promise<void>;
   setWarmed(plan: string, table: string, chunk: number, warmedKey: string | null): Promise<void>;
-  /** Drops the plan's checkpoints (for `--restart`); throws LockedError while another lease is live. */
-  reset(plan: string, tables: string[] | null, owner: string): Promise<void>;
+  /**
+   * Drops the plan's checkpoints (for `--restart`); throws LockedError while another owner's lease is live
+   * and `isDead(owner)` does not say that owner is gone (the same rule as `claim`).
+   */
+  reset(
+    plan: string,
+    tables: string[] | null,
+    owner: string,
+    isDead?: (owner: string) => boolean,
+  ): Promise<void>;
   /** Ends the store's own connection (where it has one). */
   close?(): Promise<void>;
 }

@@ -61,7 +61,8 @@ export type MigrateEvent =
       rowsDone: number;
       alreadyDone: boolean;
     }
-  | { event: 'table-skip'; table: string; reason: string }
+  /** `heldBy`: the live runs holding the chunks this run could not take (owner labels), when that is why. */
+  | { event: 'table-skip'; table: string; reason: string; heldBy?: string[] }
   /** `createTables`: the target table did not exist and was created with these statements. */
   | { event: 'table-created'; table: string; sql: string[] }
   | { event: 'batch'; table: string; chunk: number; rows: number; lastKey: string; counts: TableCounts }

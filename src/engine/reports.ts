@@ -1,15 +1,16 @@
 /**
  * Report files next to the plan's run: every mismatch (`<plan>.mismatches.ndjson`), every rejected row
  * (`<plan>.rejects.ndjson`) and every key left unwarmed by a failed cache server (`<plan>.unwarmed.ndjson`).
- * A file is only created when there is something to put in it.
+ * A file is only created when there is something to put in it; each is written as an AtomicFile (0600,
+ * no symlink followed, in place only once complete).
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { AtomicFile } from './atomic-file.js';
 import type { Reject } from './context.js';
 import type { Mismatch } from './events.js';
 
 export class ReportFiles {
-  private readonly streams = new Map<string, WriteStream>();
+  private readonly files = new Map<string, AtomicFile>();
   private closed: Promise<string[]> | null = null;
 
   constructor(
@@ -19,12 +20,12 @@ export class ReportFiles {
 
   private write(kind: string, line: unknown): void {
     if (this.closed) return;
-    let s = this.streams.get(kind);
-    if (!s) {
-      s = createWriteStream(join(this.dir, `${this.plan}.${kind}.ndjson`), { flags: 'w' });
-      this.streams.set(kind, s);
+    let f = this.files.get(kind);
+    if (!f) {
+      f = new AtomicFile(join(this.dir, `${this.plan}.${kind}.ndjson`));
+      this.files.set(kind, f);
     }
-    s.write(`${JSON.stringify(line)}\n`);
+    f.write(`${JSON.stringify(line)}\n`);
   }
 
   mismatch(m: Mismatch): void {
@@ -39,15 +40,9 @@ export class ReportFiles {
     for (const key of keys) this.write('unwarmed', { table, key });
   }
 
+  /** Puts every file in place; returns their paths. */
   close(): Promise<string[]> {
-    this.closed ??= Promise.all(
-      [...this.streams.entries()].map(
-        ([kind, s]) =>
-          new Promise<string>((resolve) =>
-            s.end(() => resolve(join(this.dir, `${this.plan}.${kind}.ndjson`))),
-          ),
-      ),
-    );
+    this.closed ??= Promise.all([...this.files.values()].map((f) => f.commit()));
     return this.closed;
   }
 }

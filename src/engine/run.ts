@@ -4,7 +4,7 @@
  */
 import type { Cache } from '../cache/cache.js';
 import { openCache } from '../cache/open.js';
-import type { ChunkState, Dialect } from '../db/dialect.js';
+import type { ChunkState, Dialect, StateStore } from '../db/dialect.js';
 import { openDialect, pingAll } from '../db/open.js';
 import { ConnectionError, SchemaError, type SchemaProblem, UsageError } from '../errors.js';
 import { type Plan, stateTableName, targetName } from '../plan/schema.js';
@@ -12,7 +12,7 @@ import { planChunks } from './chunks.js';
 import type { EngineContext, Reject } from './context.js';
 import { addCounts, type EventSink, emptyCounts, type Mismatch, type TableCounts } from './events.js';
 import { createTargetTable, resolveTable, type TableMapping } from './mapping.js';
-import { newOwner } from './owner.js';
+import { newOwner, ownerIsDead, ownerLabel } from './owner.js';
 import { ReportFiles } from './reports.js';
 import { isTransient, RETRY_DELAYS_MS, withRetries } from './retry.js';
 import { runChunk, type TableResult } from './table-run.js';
@@ -104,7 +104,12 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     const state = await target.state(stateTable);
     await state.ensure();
     if (opts.restart)
-      await state.reset(plan.name, opts.tables?.length ? mappings.map((m) => m.label) : null, owner);
+      await state.reset(
+        plan.name,
+        opts.tables?.length ? mappings.map((m) => m.label) : null,
+        owner,
+        ownerIsDead,
+      );
 
     let mismatches = 0;
     const ctx: EngineContext = {
@@ -153,6 +158,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
         announced: false,
         complete: true,
         held: 0,
+        holders: [],
       };
       tables.push(t);
       for (const chunk of chunks) work.push({ t, chunk });
@@ -194,7 +200,9 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       addCounts(t.counts, r.counts);
       if (!r.claimed) t.held++;
       if (!r.complete) t.complete = false;
-      if (--t.pending === 0) finishTable(opts.sink, t);
+      if (--t.pending > 0) return;
+      if (t.held > 0) t.holders = await holdersOf(state, plan.name, t.m.label, owner);
+      finishTable(opts.sink, t);
     };
     if (opts.workers !== undefined) await pool(opts.workers, work, opts.shouldStop, runItem);
     else {
@@ -225,7 +233,8 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     };
   } finally {
     await Promise.all([source.close(), target.close(), cache?.close()]);
-    await reports.close();
+    // On success the files are in place already; after a failure, its error is the one to report.
+    await reports.close().catch(() => undefined);
   }
 }
 
@@ -239,6 +248,17 @@ interface TableRun {
   complete: boolean;
   /** Chunks another live run holds. */
   held: number;
+  /** Those runs' owner labels (pid@host/random), as the state table names them once this run is done. */
+  holders: string[];
+}
+
+/** The other live owners of a table's chunks, for people: `pid@host/random`. */
+async function holdersOf(state: StateStore, plan: string, table: string, self: string): Promise<string[]> {
+  const chunks = await state.list(plan).catch(() => []);
+  const owners = chunks
+    .filter((c) => c.table === table && c.leaseLive && c.leaseOwner && c.leaseOwner !== self)
+    .map((c) => ownerLabel(c.leaseOwner ?? ''));
+  return [...new Set(owners)];
 }
 
 function finishTable(sink: EventSink, t: TableRun): void {
@@ -253,10 +273,15 @@ function finishTable(sink: EventSink, t: TableRun): void {
     });
   }
   if (t.held > 0) {
+    const who =
+      t.holders.length > 0
+        ? `another live run of this plan (${t.holders.join(', ')})`
+        : 'another live run of this plan';
     sink.emit({
       event: 'table-skip',
       table: t.m.label,
-      reason: `${t.held} of its chunks are held by another live run of this plan (it finishes them)`,
+      reason: `${t.held} of its chunks are held by ${who}, which finishes them`,
+      heldBy: t.holders,
     });
     t.complete = false;
   }

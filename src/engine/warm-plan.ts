@@ -107,6 +107,7 @@ export async function warmPlan(
     };
   } finally {
     await Promise.all([source.close(), target.close(), cache.close()]);
-    await reports.close();
+    // On success the files are in place already; after a failure, its error is the one to report.
+    await reports.close().catch(() => undefined);
   }
 }

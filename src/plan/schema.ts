@@ -22,9 +22,12 @@ export const onConflictValues = ['upsert', 'skip', 'error'] as const;
 export const verifyValues = ['checksum', 'none'] as const;
 export const warmValues = ['read-through', 'write-through', 'off'] as const;
 
+/** The largest `batchSize` (in the plan or as `--batch-size`). */
+export const MAX_BATCH_SIZE = 1_000_000;
+
 /** Keys shared by `defaults` and each table; per-table values override `defaults`. */
 const tableOptions = {
-  batchSize: positiveInt.max(1_000_000).optional(),
+  batchSize: positiveInt.max(MAX_BATCH_SIZE).optional(),
   onConflict: z.enum(onConflictValues).optional(),
   verify: z.enum(verifyValues).optional(),
   // `zeroDates: null` is what users write, and YAML reads it as null (not the string): both mean NULL.

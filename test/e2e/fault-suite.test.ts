@@ -189,7 +189,8 @@ tables:
          WHERE plan = $1 AND status = 'running' AND rows_read > 0 AND lease_owner IS NOT NULL`,
         [name],
       );
-      const pids = r.rows.map((row) => Number(row.owner.split(':')[1]));
+      // An owner id starts `<pid>@<host>/` (src/engine/owner.ts).
+      const pids = r.rows.map((row) => Number(row.owner.split('@')[0]));
       victimPid = pids.find((p) => procs.some((proc) => proc.child.pid === p)) ?? 0;
       return victimPid > 0;
     }, 60_000);
@@ -344,6 +345,30 @@ tables:
     await assertEqual(db.client);
     expect(await chunkTotals(db.client, name)).toMatchObject({ rowsRead: rows, allDone: true });
     console.log(`never-ending stall: exit 1 after ${seconds.toFixed(1)} s with ${copied} rows committed`);
+  });
+
+  it('the target refusing connections for good (PostgreSQL stopped): exit 1 after the retries, with how to resume', async () => {
+    const rows = 40_000;
+    const db = await database('fault target down', rows);
+    const proxy = await StallProxy.start(testServers.pgUrl);
+    cleanups.push(() => proxy.close());
+    const name = uniqueName('fault-down');
+    const file = plan(
+      db.url,
+      proxy.urlFor(db.url),
+      'tables:\n  - source: src.t\n    target: dst.t\n    batchSize: 500\n',
+      name,
+    );
+    const run = startCli(['run', file, '--no-progress'], { timeoutMs: 120_000 });
+    expect(await waitFor(async () => (await countRows(db.client)) >= 5_000, 60_000)).toBe(true);
+    await proxy.close(); // connections dropped, the port refuses new ones: as a stopped server
+    const result = await run.done;
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/retrying chunk 0 from its checkpoint/);
+    const hint = result.stderr.split('\n').find((l) => l.startsWith('  → '));
+    expect(hint, result.stderr).toContain(`migrate run ${file}`);
+    expect(hint).toMatch(/resume/);
+    noStackTrace(result);
   });
 
   it('a failing run never prints the source password: stdout, stderr, --json and the report files', async () => {

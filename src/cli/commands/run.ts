@@ -2,6 +2,7 @@
 
 import { dirname, resolve } from 'node:path';
 import { runPlan } from '../../engine/run.js';
+import { ExitCode, MigrateError, NotYetError } from '../../errors.js';
 import { loadPlan } from '../../plan/load.js';
 import { type CommonOptions, tableFilter } from '../options.js';
 import { makeSink } from '../output/make-sink.js';
@@ -30,6 +31,29 @@ export async function runCommand(planFile: string, opts: CommonOptions): Promise
         reportDir: dirname(resolve(planFile)),
       }),
     ),
-  );
+  ).catch((error: unknown) => {
+    throw withResumeHint(error, planFile);
+  });
   finish(outcome, opts, sink, started, { command: 'run', plan: plan.name, planFile });
+  const unfinished = outcome.tables.filter((t) => !t.complete).map((t) => t.table);
+  if (!outcome.interrupted && unfinished.length > 0 && !opts.json) {
+    // Exit 0 stays: nothing failed here, and running again would only find the same live leases.
+    process.stdout.write(
+      `not finished by this run: ${unfinished.join(', ')} (another live run of plan ${plan.name} holds the ` +
+        `rest and finishes it); \`migrate status ${planFile}\` shows when every table is done\n`,
+    );
+  }
+}
+
+/**
+ * A run that fails at run time (exit 1: a server lost beyond its retries, a value that does not fit, a
+ * required cache down) keeps every batch it committed: its hint says so and how to go on, once.
+ */
+function withResumeHint(error: unknown, planFile: string): unknown {
+  if (!(error instanceof MigrateError) || error.exitCode !== ExitCode.runtime) return error;
+  if (error instanceof NotYetError || /\bresume/.test(error.hint ?? '')) return error;
+  const resume = `then \`migrate run ${planFile}\` resumes after the last committed batch`;
+  // The error is the one that was thrown, class and cause kept; only the advice grows.
+  (error as { hint: string | undefined }).hint = error.hint ? `${error.hint}; ${resume}` : resume;
+  return error;
 }

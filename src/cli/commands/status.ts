@@ -2,6 +2,7 @@
 import type { ChunkState } from '../../db/dialect.js';
 import { parseTableRef } from '../../db/dialect.js';
 import { openDialect } from '../../db/open.js';
+import { ownerLabel } from '../../engine/owner.js';
 import { selectTables } from '../../engine/run.js';
 import { loadPlan } from '../../plan/load.js';
 import { stateTableName, targetName } from '../../plan/schema.js';
@@ -82,9 +83,10 @@ function summarise(table: string, chunks: ChunkState[], targetRows: number | nul
     mismatches: chunks.reduce((a, c) => a + c.mismatches, 0),
     updatedAt: latest ? latest.toISOString() : null,
     lease:
-      chunks
-        .filter((c) => c.leaseLive)
-        .map((c) => c.leaseOwner)
-        .join(' ') || null,
+      [
+        ...new Set(
+          chunks.filter((c) => c.leaseLive && c.leaseOwner).map((c) => ownerLabel(c.leaseOwner ?? '')),
+        ),
+      ].join(' ') || null,
   };
 }

@@ -208,7 +208,12 @@ export class MysqlStateStore implements StateStore {
     );
   }
 
-  async reset(plan: string, tables: string[] | null, owner: string): Promise<void> {
+  async reset(
+    plan: string,
+    tables: string[] | null,
+    owner: string,
+    isDead: (owner: string) => boolean = () => false,
+  ): Promise<void> {
     if (!(await this.exists())) return;
     const only = tables === null ? '' : tables.length === 0 ? ' AND FALSE' : ' AND table_name IN (?)';
     const args: unknown[] = tables === null || tables.length === 0 ? [plan] : [plan, tables];
@@ -217,13 +222,20 @@ export class MysqlStateStore implements StateStore {
         `SELECT ${SELECT_COLS} FROM ${this.table} WHERE plan = ?${only} FOR UPDATE`,
         args,
       );
-      const live = rows.filter((row) => Number(row.lease_live) === 1 && row.lease_owner !== owner);
+      const live = rows.filter(
+        (row) =>
+          Number(row.lease_live) === 1 &&
+          row.lease_owner !== owner &&
+          !(row.lease_owner && isDead(row.lease_owner)),
+      );
       if (live.length > 0) {
         throw new LockedError(
           `--restart refused: another run of plan ${plan} is live (${live
             .map((row) => `${row.table_name} held by ${row.lease_owner}`)
             .join(', ')}) in state table ${this.stateTableName}`,
-          { hint: 'wait for it to finish or stop it; a dead run’s lease expires by itself' },
+          {
+            hint: 'wait for it to finish or stop it; a run that died on another host or in another container frees its lease when the lease expires (see `migrate status`)',
+          },
         );
       }
       await this.conn.query(`DELETE FROM ${this.table} WHERE plan = ?${only}`, args);

@@ -191,7 +191,12 @@ export class PostgresStateStore implements StateStore {
     await this.client.end().catch(() => undefined);
   }
 
-  async reset(plan: string, tables: string[] | null, owner: string): Promise<void> {
+  async reset(
+    plan: string,
+    tables: string[] | null,
+    owner: string,
+    isDead: (owner: string) => boolean = () => false,
+  ): Promise<void> {
     if (!(await this.exists())) return;
     await this.client.query('BEGIN');
     try {
@@ -200,13 +205,20 @@ export class PostgresStateStore implements StateStore {
          FOR UPDATE`,
         [plan, tables],
       );
-      const live = r.rows.filter((row) => row.lease_live === 't' && row.lease_owner !== owner);
+      const live = r.rows.filter(
+        (row) =>
+          row.lease_live === 't' &&
+          row.lease_owner !== owner &&
+          !(row.lease_owner && isDead(row.lease_owner)),
+      );
       if (live.length > 0) {
         throw new LockedError(
           `--restart refused: another run of plan ${plan} is live (${live
             .map((row) => `${row.table_name} held by ${row.lease_owner}`)
             .join(', ')}) in state table ${this.stateTableName}`,
-          { hint: 'wait for it to finish or stop it; a dead run’s lease expires by itself' },
+          {
+            hint: 'wait for it to finish or stop it; a run that died on another host or in another container frees its lease when the lease expires (see `migrate status`)',
+          },
         );
       }
       await this.client.query(

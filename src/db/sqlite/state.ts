@@ -168,7 +168,12 @@ export class SqliteStateStore implements StateStore {
     );
   }
 
-  async reset(plan: string, tables: string[] | null, owner: string): Promise<void> {
+  async reset(
+    plan: string,
+    tables: string[] | null,
+    owner: string,
+    isDead: (owner: string) => boolean = () => false,
+  ): Promise<void> {
     if (!(await this.exists())) return;
     const filter = tables
       ? ` AND table_name IN (${tables.length ? placeholders(tables.length) : 'NULL'})`
@@ -178,13 +183,18 @@ export class SqliteStateStore implements StateStore {
       const rows = this.db
         .prepare(`SELECT ${SELECT_COLS} FROM ${this.table} WHERE plan = ?${filter}`)
         .all(...params) as StateRow[];
-      const live = rows.filter((row) => row.lease_live === 1n && row.lease_owner !== owner);
+      const live = rows.filter(
+        (row) =>
+          row.lease_live === 1n && row.lease_owner !== owner && !(row.lease_owner && isDead(row.lease_owner)),
+      );
       if (live.length > 0) {
         throw new LockedError(
           `--restart refused: another run of plan ${plan} is live (${live
             .map((row) => `${row.table_name} held by ${row.lease_owner}`)
             .join(', ')}) in state table ${this.stateTableName}`,
-          { hint: 'wait for it to finish or stop it; a dead run’s lease expires by itself' },
+          {
+            hint: 'wait for it to finish or stop it; a run that died on another host or in another container frees its lease when the lease expires (see `migrate status`)',
+          },
         );
       }
       this.db.prepare(`DELETE FROM ${this.table} WHERE plan = ?${filter}`).run(...params);
