@@ -3,6 +3,7 @@
  * error, not silently ignored. Defaults live here; `Plan` is what the rest of the program sees.
  */
 import { z } from 'zod';
+import { tlsProblem } from '../db/tls-check.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -11,6 +12,10 @@ const url = z
   .min(1)
   .refine((v) => /^(postgres|postgresql|mysql|mariadb|sqlite):/.test(v), {
     message: 'expected a URL starting with postgres://, mysql://, mariadb:// or sqlite:',
+  })
+  .superRefine((v, ctx) => {
+    const problem = tlsProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
 const serverAddress = z
