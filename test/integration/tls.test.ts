@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { connectMysql } from '../../src/db/mysql/connect.js';
 import { connectPostgres } from '../../src/db/postgres/connect.js';
 import { ConnectionError } from '../../src/errors.js';
+import { testServers } from '../helpers/env.js';
 import { startTlsServers, type TlsServers } from '../helpers/tls-servers.js';
 
 let servers: TlsServers;
@@ -118,3 +119,39 @@ describe('MySQL/MariaDB TLS follows the mysql client ssl-mode', () => {
     }
   });
 });
+
+// Only a server without TLS shows the fallbacks to plain: the shared servers when they were started without
+// TLS (these tests skip themselves when the servers have TLS, as under `services.sh start` now).
+describe('against a server without TLS', () => {
+  test('PostgreSQL: prefer and allow connect in plain, require is refused', async (ctx) => {
+    const plain = await connectPostgres(withQuery(testServers.pgUrl, 'sslmode=disable'));
+    const ssl = await plain.query<{ ssl: string }>('SHOW ssl');
+    await plain.end();
+    if (ssl.rows[0]?.ssl !== 'off') ctx.skip();
+    for (const mode of ['prefer', 'allow']) {
+      const client = await connectPostgres(withQuery(testServers.pgUrl, `sslmode=${mode}`));
+      await client.end();
+    }
+    await expect(connectPostgres(withQuery(testServers.pgUrl, 'sslmode=require'))).rejects.toThrow(
+      /does not support SSL/,
+    );
+  });
+
+  test('MySQL: PREFERRED connects in plain, REQUIRED is refused', async (ctx) => {
+    const plain = await connectMysql(withQuery(testServers.mysqlUrl, 'ssl-mode=DISABLED'));
+    const [rows] = await plain.conn.query<RowDataPacket[]>('SELECT @@have_ssl AS have');
+    await plain.conn.end();
+    if (rows[0]?.have === 'YES') ctx.skip();
+    const preferred = await connectMysql(testServers.mysqlUrl);
+    await preferred.conn.end();
+    await expect(connectMysql(withQuery(testServers.mysqlUrl, 'ssl-mode=REQUIRED'))).rejects.toThrow(
+      /does not support secure connection/,
+    );
+  });
+});
+
+function withQuery(base: string, query: string): string {
+  const url = new URL(base);
+  url.search = query;
+  return url.toString();
+}
