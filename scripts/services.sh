@@ -7,13 +7,23 @@
 #   memcached       127.0.0.1:51211, 51212, 51213 (the pool) and 51214 (spare, for tests that add a server)
 #   memcached SASL  127.0.0.1:51215, started with -S (binary protocol only): user migrate / migrate-sasl
 #
-# Usage: scripts/services.sh start|stop|status|env
-#   start   installs missing packages (apt-get), initialises data folders, starts what is not running.
-#           Idempotent: a running server is left alone.
+# TLS: PostgreSQL and MariaDB also accept TLS (plain connections keep working), with a server certificate for
+# `localhost` only (so 127.0.0.1 fails a host name check) signed by a test CA. .services/tls/ holds ca.pem,
+# other-ca.pem (a CA that signed nothing here), and client.pem/client.key (CN migrate_cert). Test users:
+#   migrate_tls   password migrate; refused over plain connections (pg_hba hostnossl reject / REQUIRE SSL)
+#   migrate_cert  no password; logs in with the client certificate only (pg_hba cert / REQUIRE SUBJECT)
+# `env` prints TEST_TLS_DIR only when both servers were started by this script with TLS.
+#
+# Usage: scripts/services.sh start [postgres|mariadb|memcached ...]|stop|status|env
+#   start   installs missing packages (apt-get), initialises data folders, starts what is not running
+#           (every service, or the ones named). Idempotent: a running server is left alone.
 #   stop    stops only the processes this script started (pid files, checked against the
 #           process name so a recycled pid is never signalled).
 #   status  prints what runs; exits 0 when everything runs, 1 otherwise.
 #   env     prints `export TEST_...=...` lines: eval "$(scripts/services.sh env)"
+#
+# SERVICES_STATE_DIR, SERVICES_PG_PORT and SERVICES_MYSQL_PORT move a second set of servers elsewhere (the
+# TLS tests start their own this way when the shared servers were started without TLS).
 #
 # State lives in .services/ at the repository root (gitignored): data, logs, pid files.
 # PostgreSQL is the exception when it has to be: its server runs as the `postgres` OS user,
@@ -24,8 +34,8 @@
 # The MariaDB socket falls back to the same /tmp folder when its path would be too long.
 set -euo pipefail
 
-readonly PG_PORT=55432
-readonly MYSQL_PORT=53306
+readonly PG_PORT=${SERVICES_PG_PORT:-55432}
+readonly MYSQL_PORT=${SERVICES_MYSQL_PORT:-53306}
 readonly MEMCACHED_PORTS=(51211 51212 51213)
 readonly MEMCACHED_SPARE_PORT=51214
 readonly MEMCACHED_SASL_PORT=51215
@@ -36,11 +46,13 @@ readonly READY_TIMEOUT_S=60
 
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 readonly REPO_DIR
-readonly STATE_DIR="$REPO_DIR/.services"
-REPO_HASH="$(printf '%s' "$REPO_DIR" | sha1sum | cut -c1-12)"
+readonly STATE_DIR="${SERVICES_STATE_DIR:-$REPO_DIR/.services}"
+# The default state folder keeps the fallback folder it always had (the hash of the repository's path).
+REPO_HASH="$(printf '%s' "${SERVICES_STATE_DIR:-$REPO_DIR}" | sha1sum | cut -c1-12)"
 readonly FALLBACK_DIR="/tmp/cache-migrate-services-$REPO_HASH"
 readonly MYSQL_DIR="$STATE_DIR/mariadb"
 readonly MEMCACHED_DIR="$STATE_DIR/memcached"
+readonly TLS_DIR="$STATE_DIR/tls"
 readonly SOCKET_PATH_MAX=100
 
 log() { printf '[services] %s\n' "$*" >&2; }
@@ -175,6 +187,40 @@ ensure_packages() {
   if ((own_policy)); then rm -f /usr/sbin/policy-rc.d; fi
 }
 
+# ---------------------------------------------------------------------------- TLS
+
+# A test CA signs the server certificate (localhost only) and a client certificate (CN migrate_cert);
+# other-ca.pem is a second CA that signed nothing here. Kept while server.pem is valid for another day.
+tls_setup() {
+  if [[ -s $TLS_DIR/server.pem && -s $TLS_DIR/client.key && -s $TLS_DIR/other-ca.pem ]] &&
+    openssl x509 -checkend 86400 -noout -in "$TLS_DIR/server.pem" >/dev/null 2>&1; then
+    return 0
+  fi
+  log "creating the test CA and certificates in $TLS_DIR"
+  rm -rf "$TLS_DIR"
+  install -d -m 0755 "$TLS_DIR"
+  (
+    cd "$TLS_DIR"
+    umask 077
+    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    local ca_ext=(-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign)
+    openssl req -x509 "${ec[@]}" "${ca_ext[@]}" -keyout ca.key -out ca.pem -days 3650 \
+      -subj '/CN=cache-migrate test CA'
+    openssl req -x509 "${ec[@]}" "${ca_ext[@]}" -keyout other-ca.key -out other-ca.pem -days 3650 \
+      -subj '/CN=cache-migrate other CA'
+    openssl req "${ec[@]}" -keyout server.key -out server.csr -subj '/CN=localhost'
+    printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 -extfile server.ext \
+      -out server.pem
+    openssl req "${ec[@]}" -keyout client.key -out client.csr -subj '/CN=migrate_cert'
+    printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' >client.ext
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 -extfile client.ext \
+      -out client.pem
+    rm -f ./*.csr ./*.ext other-ca.key
+    chmod 0644 ./*.pem
+  ) >"$STATE_DIR/tls.log" 2>&1 || die "openssl could not create the test certificates, see $STATE_DIR/tls.log"
+}
+
 # ---------------------------------------------------------------------------- PostgreSQL
 
 # Prints the folder holding the cluster (data/, run/ for the socket, postgres.log).
@@ -269,12 +315,16 @@ pg_start() {
       pg_init "$root"
     }
     install -d -o postgres -g postgres -m 0700 "$root/run"
+    pg_tls_setup "$root"
     pg_wait_for_zombie "$root"
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-    # The socket folder goes on the command line, not in postgresql.conf, so a moved checkout still starts.
+    # The socket folder and TLS files go on the command line, not in postgresql.conf, so a moved checkout
+    # still starts.
     as_postgres "$PG_BIN/pg_ctl" -D "$root/data" -l "$root/postgres.log" -w -t "$READY_TIMEOUT_S" \
-      -o "-k \"$root/run\"" start >/dev/null ||
+      -o "-k \"$root/run\" -c ssl=on -c ssl_cert_file=\"$root/tls/server.pem\" \
+-c ssl_key_file=\"$root/tls/server.key\" -c ssl_ca_file=\"$root/tls/ca.pem\"" start >/dev/null ||
       die "PostgreSQL did not start, see $root/postgres.log"
+    touch "$TLS_DIR/.postgres-on"
   fi
   # Idempotent: cheap enough to run on every start, and repairs a half-finished first start.
   pg_psql "$root" -d postgres <<'SQL'
@@ -282,6 +332,12 @@ DO $$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'migrate') THEN
     CREATE ROLE migrate LOGIN SUPERUSER PASSWORD 'migrate';
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'migrate_tls') THEN
+    CREATE ROLE migrate_tls LOGIN PASSWORD 'migrate';
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'migrate_cert') THEN
+    CREATE ROLE migrate_cert LOGIN;
   END IF;
 END
 $$;
@@ -291,8 +347,29 @@ SQL
   touch "$root/.initialised"
 }
 
+# The server's copy of its certificate and key (the key readable by postgres only), and pg_hba lines for
+# the TLS test users ahead of initdb's own lines (the first matching line decides).
+pg_tls_setup() {
+  local root=$1 hba=$1/data/pg_hba.conf marker='# cache-migrate TLS test users (scripts/services.sh)'
+  tls_setup
+  install -d -o postgres -g postgres -m 0700 "$root/tls"
+  install -o postgres -g postgres -m 0644 "$TLS_DIR/server.pem" "$TLS_DIR/ca.pem" "$root/tls/"
+  install -o postgres -g postgres -m 0600 "$TLS_DIR/server.key" "$root/tls/"
+  if ! grep -qxF "$marker" "$hba"; then
+    {
+      printf '%s\n' "$marker" 'hostnossl all migrate_tls all reject' 'hostssl all migrate_cert all cert' \
+        'hostnossl all migrate_cert all reject' ''
+      cat "$hba"
+    } >"$hba.new"
+    chown postgres:postgres "$hba.new"
+    chmod 0600 "$hba.new"
+    mv "$hba.new" "$hba"
+  fi
+}
+
 pg_stop() {
   [[ -s $STATE_DIR/pg-root ]] || return 0
+  rm -f "$TLS_DIR/.postgres-on"
   local root
   root="$(cat "$STATE_DIR/pg-root")"
   if pg_running "$root"; then
@@ -348,6 +425,7 @@ mysql_start() {
       rm -f "$MYSQL_DIR/.initialised"
       mysql_init
     }
+    tls_setup
     log "starting MariaDB on 127.0.0.1:$MYSQL_PORT"
     # mariadbd has no daemon mode: a new session detaches it from this shell and its signals.
     # The default time zone is deliberately not UTC: the tool must set its own session zone (and the tests'
@@ -359,6 +437,7 @@ mysql_start() {
       --max-connections=300 --max-allowed-packet=64M \
       --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
       --default-time-zone=+05:30 --skip-name-resolve \
+      --ssl-ca="$TLS_DIR/ca.pem" --ssl-cert="$TLS_DIR/server.pem" --ssl-key="$TLS_DIR/server.key" \
       </dev/null >>"$MYSQL_DIR/mariadbd.log" 2>&1 &
     local launched=$!
     for ((i = 0; i < READY_TIMEOUT_S * 10; i++)); do
@@ -372,6 +451,7 @@ mysql_start() {
     mysql_admin -N -e 'SELECT 1' >/dev/null 2>&1 || die "MariaDB not ready after ${READY_TIMEOUT_S}s"
     # mariadbd writes its pid file itself; keep ours in case it has not yet.
     [[ -s $pidfile ]] || echo "$launched" >"$pidfile"
+    touch "$TLS_DIR/.mariadb-on"
   fi
   mysql_admin <<'SQL'
 CREATE USER IF NOT EXISTS 'migrate'@'%' IDENTIFIED BY 'migrate';
@@ -379,11 +459,18 @@ CREATE USER IF NOT EXISTS 'migrate'@'127.0.0.1' IDENTIFIED BY 'migrate';
 GRANT ALL PRIVILEGES ON *.* TO 'migrate'@'%' WITH GRANT OPTION;
 GRANT ALL PRIVILEGES ON *.* TO 'migrate'@'127.0.0.1' WITH GRANT OPTION;
 CREATE DATABASE IF NOT EXISTS migrate;
+CREATE USER IF NOT EXISTS 'migrate_tls'@'%' IDENTIFIED BY 'migrate' REQUIRE SSL;
+CREATE USER IF NOT EXISTS 'migrate_tls'@'127.0.0.1' IDENTIFIED BY 'migrate' REQUIRE SSL;
+CREATE USER IF NOT EXISTS 'migrate_cert'@'%' REQUIRE SUBJECT '/CN=migrate_cert';
+CREATE USER IF NOT EXISTS 'migrate_cert'@'127.0.0.1' REQUIRE SUBJECT '/CN=migrate_cert';
+GRANT SELECT ON migrate.* TO 'migrate_tls'@'%', 'migrate_tls'@'127.0.0.1', 'migrate_cert'@'%',
+  'migrate_cert'@'127.0.0.1';
 SQL
   touch "$MYSQL_DIR/.initialised"
 }
 
 mysql_stop() {
+  rm -f "$TLS_DIR/.mariadb-on"
   stop_pid "$MYSQL_DIR/mariadbd.pid" mariadbd MariaDB
 }
 
@@ -500,13 +587,25 @@ memcached_status() {
 
 cmd_start() {
   require_root
-  local started=$SECONDS
+  local started=$SECONDS service
+  local services=("$@")
+  if ((${#services[@]} == 0)); then services=(postgres mariadb memcached); fi
+  for service in "${services[@]}"; do
+    case $service in
+    postgres | mariadb | memcached) ;;
+    *) die "unknown service \"$service\": use postgres, mariadb or memcached" ;;
+    esac
+  done
   ensure_packages
   mkdir -p "$STATE_DIR"
-  pg_start
-  mysql_start
-  memcached_start
-  log "all services up in $((SECONDS - started))s"
+  for service in "${services[@]}"; do
+    case $service in
+    postgres) pg_start ;;
+    mariadb) mysql_start ;;
+    memcached) memcached_start ;;
+    esac
+  done
+  log "${services[*]} up in $((SECONDS - started))s"
 }
 
 cmd_stop() {
@@ -538,16 +637,20 @@ cmd_env() {
   echo "export TEST_MEMCACHED_SASL=127.0.0.1:$MEMCACHED_SASL_PORT"
   echo "export TEST_MEMCACHED_SASL_USERNAME=$MEMCACHED_SASL_USER"
   echo "export TEST_MEMCACHED_SASL_PASSWORD=$MEMCACHED_SASL_PASSWORD"
+  if [[ -e $TLS_DIR/.postgres-on && -e $TLS_DIR/.mariadb-on ]]; then echo "export TEST_TLS_DIR=$TLS_DIR"; fi
 }
 
 main() {
   case "${1:-}" in
-  start) cmd_start ;;
+  start)
+    shift
+    cmd_start "$@"
+    ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
   env) cmd_env ;;
   *)
-    echo "usage: $0 start|stop|status|env" >&2
+    echo "usage: $0 start [postgres|mariadb|memcached ...]|stop|status|env" >&2
     exit 2
     ;;
   esac

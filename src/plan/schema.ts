@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { sourceSqlProblem } from '../db/open.js';
+import { tlsProblem } from '../db/tls-check.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -12,6 +13,10 @@ const url = z
   .min(1)
   .refine((v) => /^(postgres|postgresql|mysql|mariadb|sqlite):/.test(v), {
     message: 'expected a URL starting with postgres://, mysql://, mariadb:// or sqlite:',
+  })
+  .superRefine((v, ctx) => {
+    const problem = tlsProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
 const serverAddress = z

@@ -12,7 +12,8 @@
  *
  * Timeouts, so that a stalled network or server is noticed instead of waited on forever:
  * - TCP keepalive (first probe after 30 s idle): a peer that vanished is noticed even on an idle connection.
- * - Connect timeout: 10 s (or the query timeout, when that is shorter) for TCP connect, TLS and login.
+ * - Connect timeout: 10 s (or the query timeout, when that is shorter) for TCP connect, TLS and login, per
+ *   attempt: ssl-mode PREFERRED makes a plain second attempt when the server offers no TLS (tls.ts).
  * - Query timeout, client-side (mysql2's per-query `timeout`, given to every `query`/`execute` of the
  *   connection): a statement without its answer after `MIGRATE_QUERY_TIMEOUT_MS` milliseconds (default
  *   120000: far more than the biggest batch needs; the environment variable exists for tests and unusually
@@ -26,9 +27,12 @@
  *   peer never completes; the socket is closed if it is still open 2 s later, so a run that gives up exits.
  */
 import type { Socket } from 'node:net';
+import type { ConnectionOptions } from 'mysql2';
 import mysql from 'mysql2/promise';
 import { ConnectionError, maskUrl } from '../../errors.js';
-import { mysqlTls } from './tls.js';
+import { withUrl } from '../tls-check.js';
+import { connectCheckingHost } from './host-check.js';
+import { fallsBack, type MysqlTls, mysqlTls } from './tls.js';
 
 export const DEFAULT_QUERY_TIMEOUT_MS = 120_000;
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -57,10 +61,41 @@ export interface MysqlSession {
 export async function connectMysql(url: string): Promise<MysqlSession> {
   const timeout = queryTimeoutMs();
   const connectTimeout = timeout > 0 ? Math.min(CONNECT_TIMEOUT_MS, timeout) : CONNECT_TIMEOUT_MS;
+  // Bad TLS options are the user's mistake (exit 2), found before any connection is tried.
+  const tls = withUrl(url, () => mysqlTls(url));
+  try {
+    return await connectOnce(tls, timeout, connectTimeout);
+  } catch (error) {
+    if (!fallsBack(tls.mode, error)) throw connectionError(url, error, connectTimeout);
+  }
+  try {
+    return await connectOnce({ uri: tls.uri, mode: tls.mode }, timeout, connectTimeout);
+  } catch (error) {
+    throw connectionError(url, error, connectTimeout);
+  }
+}
+
+function connectionError(url: string, error: unknown, connectTimeout: number): ConnectionError {
+  const e = error as { code?: unknown; syscall?: unknown };
+  const why =
+    e.code === 'ETIMEDOUT' && e.syscall === 'connect'
+      ? `no answer within ${connectTimeout} ms (connect timeout)`
+      : describe(error);
+  const tls = e.code === 'HANDSHAKE_SSL_ERROR' || e.code === 'ERR_TLS_CERT_ALTNAME_INVALID';
+  return new ConnectionError(maskUrl(url), `cannot connect to MySQL/MariaDB: ${why}`, {
+    cause: error,
+    hint: tls
+      ? "the server's certificate failed the ssl-mode's check: name its CA with ssl-ca, connect by a host " +
+        'name the certificate holds, or choose another ssl-mode (docs/plan.md, TLS)'
+      : 'check that the server is running, and the host, port, user, password and database in the URL',
+  });
+}
+
+/** One connection, with `tls.ssl` or (undefined) plain. */
+async function connectOnce(tls: MysqlTls, timeout: number, connectTimeout: number): Promise<MysqlSession> {
   let conn: mysql.Connection | null = null;
   try {
-    const tls = mysqlTls(url);
-    conn = await mysql.createConnection({
+    const options: ConnectionOptions = {
       uri: tls.uri,
       ...(tls.ssl ? { ssl: tls.ssl } : {}),
       charset: 'UTF8MB4_GENERAL_CI',
@@ -78,7 +113,10 @@ export async function connectMysql(url: string): Promise<MysqlSession> {
         values === undefined || (Array.isArray(values) && values.length === 0)
           ? sql
           : mysql.format(sql, values as never, false, 'Z'),
-    });
+    };
+    conn = await (tls.ssl && tls.checkHost !== undefined
+      ? connectCheckingHost(options, tls.checkHost)
+      : mysql.createConnection(options));
     // A connection that dies later must not crash the process through an unhandled 'error' event: the
     // query in flight fails with it and the engine reports that.
     conn.on('error', () => undefined);
@@ -99,15 +137,7 @@ export async function connectMysql(url: string): Promise<MysqlSession> {
     };
   } catch (error) {
     if (conn) await conn.end().catch(() => conn?.destroy());
-    const e = error as { code?: unknown; syscall?: unknown };
-    const why =
-      e.code === 'ETIMEDOUT' && e.syscall === 'connect'
-        ? `no answer within ${connectTimeout} ms (connect timeout)`
-        : describe(error);
-    throw new ConnectionError(maskUrl(url), `cannot connect to MySQL/MariaDB: ${why}`, {
-      cause: error,
-      hint: 'check that the server is running, and the host, port, user, password and database in the URL',
-    });
+    throw error;
   }
 }
 

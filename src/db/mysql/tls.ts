@@ -1,66 +1,140 @@
 /**
- * TLS for MySQL/MariaDB from the URL, in the style of the mysql client's `--ssl-mode`:
- * `?ssl-mode=DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY` (also `sslmode=disable|require|
- * verify-ca|verify-full`, PostgreSQL's spelling), with `ssl-ca=/path/ca.pem` (also `sslrootcert`),
- * `ssl-cert`/`ssl-key` for a client certificate. REQUIRED encrypts without checking the certificate;
- * VERIFY_CA checks it against the CA; VERIFY_IDENTITY also checks the host name. The parameters are taken
- * out of the URL before it reaches mysql2 (which would not understand them).
+ * TLS for MySQL/MariaDB from the URL, with the mysql client's `--ssl-mode` meanings (docs/plan.md "TLS"):
+ * `?ssl-mode=DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY` with `ssl-ca=/path/ca.pem`, and
+ * `ssl-cert`/`ssl-key` for a client certificate (PostgreSQL's spellings `sslmode=disable|prefer|require|
+ * verify-ca|verify-full`, `sslrootcert`, `sslcert`, `sslkey` are accepted too, with MySQL's meanings).
+ * - PREFERRED (the default): TLS when the server offers it, plain otherwise; the certificate is not checked.
+ * - REQUIRED: TLS or no connection; the certificate is not checked.
+ * - VERIFY_CA: the certificate chain is checked against ssl-ca; VERIFY_IDENTITY checks the host name too.
+ * - `ssl-ca` without `ssl-mode` means VERIFY_CA, as in the mysql client.
+ * Where the mysql client only warns, this refuses (exit 2): a CA with a mode that does not check it, and
+ * VERIFY_CA/VERIFY_IDENTITY without a CA. The parameters are taken out of the URL before it reaches mysql2,
+ * and mysql2's own `ssl` URL parameter is refused, so that these rules alone decide.
  */
 import { readFileSync } from 'node:fs';
 import type { SslOptions } from 'mysql2';
+import { UsageError } from '../../errors.js';
+
+export const SSL_MODES = ['DISABLED', 'PREFERRED', 'REQUIRED', 'VERIFY_CA', 'VERIFY_IDENTITY'] as const;
+export type SslMode = (typeof SSL_MODES)[number];
 
 export interface MysqlTls {
   /** The URL without the TLS parameters. */
   uri: string;
+  mode: SslMode;
+  /** undefined: a plain connection. PREFERRED falls back to one when the server has no TLS (fallsBack). */
   ssl?: SslOptions;
+  /** VERIFY_IDENTITY: the host the certificate must name (see host-check.ts). */
+  checkHost?: string;
 }
 
-const MODE_ALIASES: Record<string, string> = {
+const MODE_ALIASES: Record<string, SslMode> = {
   disable: 'DISABLED',
-  disabled: 'DISABLED',
   prefer: 'PREFERRED',
-  preferred: 'PREFERRED',
   require: 'REQUIRED',
-  required: 'REQUIRED',
   'verify-ca': 'VERIFY_CA',
-  verify_ca: 'VERIFY_CA',
   'verify-full': 'VERIFY_IDENTITY',
-  verify_identity: 'VERIFY_IDENTITY',
 };
 
-const PARAMS = ['ssl-mode', 'sslmode', 'ssl-ca', 'sslrootcert', 'ssl-cert', 'sslcert', 'ssl-key', 'sslkey'];
+const PARAMS = {
+  mode: ['ssl-mode', 'sslmode'],
+  ca: ['ssl-ca', 'sslrootcert'],
+  cert: ['ssl-cert', 'sslcert'],
+  key: ['ssl-key', 'sslkey'],
+} as const;
+const HINT = 'see the TLS table in docs/plan.md';
+
+/** A parameter as written (which spelling, what value), or undefined when absent. */
+type Param = { name: string; value: string } | undefined;
 
 export function mysqlTls(url: string, read: (path: string) => Buffer = readFileSync): MysqlTls {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return { uri: url };
+    return { uri: url, mode: 'PREFERRED', ssl: { rejectUnauthorized: false } };
   }
   const q = parsed.searchParams;
-  const get = (...names: string[]) => names.map((n) => q.get(n)).find((v) => v !== null) ?? undefined;
-  const rawMode = get('ssl-mode', 'sslmode');
-  const ca = get('ssl-ca', 'sslrootcert');
-  const cert = get('ssl-cert', 'sslcert');
-  const key = get('ssl-key', 'sslkey');
-  if (rawMode === undefined && ca === undefined && cert === undefined && key === undefined)
-    return { uri: url };
-  for (const p of PARAMS) q.delete(p);
-  const uri = parsed.toString();
-  const mode =
-    rawMode === undefined ? 'VERIFY_CA' : (MODE_ALIASES[rawMode.toLowerCase()] ?? rawMode.toUpperCase());
-  if (!['DISABLED', 'PREFERRED', 'REQUIRED', 'VERIFY_CA', 'VERIFY_IDENTITY'].includes(mode)) {
-    throw new Error(
-      `unknown ssl-mode "${rawMode}": use DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY`,
+  if (q.has('ssl')) {
+    throw new UsageError('MySQL URL parameter "ssl" is not accepted', {
+      hint: `use ssl-mode=DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY and ssl-ca; ${HINT}`,
+    });
+  }
+  const get = (names: readonly string[]): Param => {
+    const name = names.find((n) => q.has(n));
+    return name === undefined ? undefined : { name, value: q.get(name) ?? '' };
+  };
+  const rawMode = get(PARAMS.mode);
+  const ca = get(PARAMS.ca);
+  const cert = get(PARAMS.cert);
+  const key = get(PARAMS.key);
+  let uri = url;
+  if (rawMode || ca || cert || key) {
+    for (const names of Object.values(PARAMS)) for (const n of names) q.delete(n);
+    uri = parsed.toString();
+  }
+  const mode = rawMode ? modeOf(rawMode) : ca ? 'VERIFY_CA' : 'PREFERRED';
+  const verify = mode === 'VERIFY_CA' || mode === 'VERIFY_IDENTITY';
+  checkCombination(mode, rawMode, ca, cert, key);
+  if (mode === 'DISABLED') return { uri, mode };
+  const files = {
+    ...(ca ? { ca: readTlsFile(read, ca.name, ca.value) } : {}),
+    ...(cert ? { cert: readTlsFile(read, cert.name, cert.value) } : {}),
+    ...(key ? { key: readTlsFile(read, key.name, key.value) } : {}),
+  };
+  if (!verify) return { uri, mode, ssl: { ...files, rejectUnauthorized: false } };
+  const ssl = { ...files, rejectUnauthorized: true, verifyIdentity: mode === 'VERIFY_IDENTITY' };
+  if (mode === 'VERIFY_CA') return { uri, mode, ssl };
+  return { uri, mode, ssl, checkHost: parsed.hostname.replace(/^\[(.*)\]$/, '$1') };
+}
+
+/** Refuses what the mysql client refuses, and what it only warns about (see the top of this file). */
+function checkCombination(mode: SslMode, rawMode: Param, ca: Param, cert: Param, key: Param): void {
+  const verify = mode === 'VERIFY_CA' || mode === 'VERIFY_IDENTITY';
+  if (ca && !verify) {
+    throw new UsageError(
+      `${ca.name} is set but ${rawMode?.name}=${rawMode?.value} does not check certificates`,
+      {
+        hint: `use ssl-mode=VERIFY_CA (or VERIFY_IDENTITY to check the host name too), or leave out ${ca.name}; ${HINT}`,
+      },
     );
   }
-  // mysql2 cannot fall back from TLS to plain text, so PREFERRED connects without TLS (as DISABLED).
-  if (mode === 'DISABLED' || mode === 'PREFERRED') return { uri };
-  const files = {
-    ...(ca ? { ca: read(ca) } : {}),
-    ...(cert ? { cert: read(cert) } : {}),
-    ...(key ? { key: read(key) } : {}),
-  };
-  if (mode === 'REQUIRED') return { uri, ssl: { ...files, rejectUnauthorized: false } };
-  return { uri, ssl: { ...files, rejectUnauthorized: true, verifyIdentity: mode === 'VERIFY_IDENTITY' } };
+  if (verify && !ca) {
+    throw new UsageError(`ssl-mode ${mode} needs the CA certificate: add ssl-ca=/path/ca.pem`, {
+      hint: HINT,
+    });
+  }
+  if (cert && !key) throw new UsageError(`${cert.name} needs ssl-key too (its private key)`, { hint: HINT });
+  if (key && !cert)
+    throw new UsageError(`${key.name} needs ssl-cert too (the client certificate)`, { hint: HINT });
+  if (cert && mode === 'DISABLED') {
+    throw new UsageError(`${cert.name} needs TLS, but ssl-mode is DISABLED`, { hint: HINT });
+  }
+}
+
+/** PREFERRED connects without TLS when the server does not offer it (mysql2 says so by this code). */
+export function fallsBack(mode: SslMode, error: unknown): boolean {
+  return mode === 'PREFERRED' && (error as { code?: unknown }).code === 'HANDSHAKE_NO_SSL_SUPPORT';
+}
+
+function modeOf(raw: NonNullable<Param>): SslMode {
+  const mode = MODE_ALIASES[raw.value] ?? SSL_MODES.find((m) => m === raw.value.toUpperCase());
+  if (!mode) {
+    throw new UsageError(`unknown ${raw.name} "${raw.value}"`, {
+      hint: `use DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY; ${HINT}`,
+    });
+  }
+  return mode;
+}
+
+function readTlsFile(read: (path: string) => Buffer, name: string, path: string): Buffer {
+  try {
+    return read(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read ${name} "${path}"${code ? ` (${code})` : ''}`, {
+      cause: error,
+      hint: HINT,
+    });
+  }
 }

@@ -4,7 +4,8 @@
  * Timeouts, so that a stalled network or server is noticed instead of waited on forever:
  * - TCP keepalive (first probe after 30 s idle): a peer that vanished (host down, network cut) is noticed
  *   even on an idle connection.
- * - Connect timeout: 10 s (or the query timeout, when that is shorter) for TCP connect, TLS and login.
+ * - Connect timeout: 10 s (or the query timeout, when that is shorter) for TCP connect, TLS and login, per
+ *   attempt: sslmode allow and prefer make a second attempt when the first fails (tls.ts says when).
  * - Query timeout, client-side: a query or COPY that has no complete answer after `MIGRATE_QUERY_TIMEOUT_MS`
  *   milliseconds (default 120000: far more than the biggest batch needs; the environment variable exists
  *   for tests and unusually slow servers; 0 switches it off) fails with a `code: 'ETIMEDOUT'` error AND ends
@@ -20,6 +21,8 @@
  */
 import pg from 'pg';
 import { ConnectionError, maskUrl } from '../../errors.js';
+import { withUrl } from '../tls-check.js';
+import { type Attempt, fallsBack, postgresTls } from './tls.js';
 
 const asText = (value: string): string => value;
 const types = { getTypeParser: () => asText } as unknown as pg.CustomTypesConfig;
@@ -47,9 +50,42 @@ export function queryTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
 export async function connectPostgres(url: string): Promise<pg.Client> {
   const timeout = queryTimeoutMs();
   const connectTimeout = timeout > 0 ? Math.min(CONNECT_TIMEOUT_MS, timeout) : CONNECT_TIMEOUT_MS;
+  // Bad TLS options are the user's mistake (exit 2), found before any connection is tried.
+  const tls = withUrl(url, () => postgresTls(url));
+  const failures: string[] = [];
+  for (const [i, ssl] of tls.attempts.entries()) {
+    try {
+      return await connectOnce(tls.url, ssl, timeout, connectTimeout);
+    } catch (error) {
+      const why =
+        error instanceof Error && /timeout expired/i.test(error.message)
+          ? `no answer within ${connectTimeout} ms (connect timeout)`
+          : describe(error);
+      failures.push(tls.attempts.length > 1 ? `${ssl ? 'with TLS' : 'without TLS'}: ${why}` : why);
+      if (i + 1 < tls.attempts.length && fallsBack(tls.mode, error)) continue;
+      throw new ConnectionError(maskUrl(url), `cannot connect to PostgreSQL: ${failures.join('; then ')}`, {
+        cause: error,
+        hint: isTlsFailure(error)
+          ? `the server's certificate failed sslmode=${tls.mode}'s check: name its CA with sslrootcert, ` +
+            'connect by a host name the certificate holds, or choose another sslmode (docs/plan.md, TLS)'
+          : 'check that the server is running, and the host, port, user, password and database in the URL',
+      });
+    }
+  }
+  throw new Error('unreachable: postgresTls returns at least one attempt');
+}
+
+/** One connection, plain (`ssl` false) or with these TLS options. */
+async function connectOnce(
+  url: string,
+  ssl: Attempt,
+  timeout: number,
+  connectTimeout: number,
+): Promise<pg.Client> {
   const client = new GuardedClient(
     {
       connectionString: url,
+      ssl,
       types,
       application_name: 'cache-migrate',
       keepAlive: true,
@@ -67,19 +103,21 @@ export async function connectPostgres(url: string): Promise<pg.Client> {
     await client.query(SESSION_SQL);
   } catch (error) {
     await client.end().catch(() => undefined);
-    const why =
-      error instanceof Error && /timeout expired/i.test(error.message)
-        ? `no answer within ${connectTimeout} ms (connect timeout)`
-        : describe(error);
-    throw new ConnectionError(maskUrl(url), `cannot connect to PostgreSQL: ${why}`, {
-      cause: error,
-      hint: 'check that the server is running, and the host, port, user, password and database in the URL',
-    });
+    throw error;
   }
   // A connection that dies later must not crash the process through an unhandled 'error' event: the
   // query in flight fails with it and the engine reports that.
   client.on('error', () => undefined);
   return client;
+}
+
+/** A certificate the TLS handshake refused (Node's X.509 and host name errors). */
+function isTlsFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (
+    typeof code === 'string' &&
+    (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code))
+  );
 }
 
 interface Submittable {
