@@ -11,6 +11,7 @@ import type { Plan } from '../plan/schema.js';
 import { compareRows } from './compare.js';
 import { convertRows } from './convert-rows.js';
 import type { EventSink, Mismatch } from './events.js';
+import { checkCacheKeys } from './key-sample.js';
 import type { TableMapping } from './mapping.js';
 import { preflight } from './preflight.js';
 
@@ -88,6 +89,7 @@ async function trial(
     nulled: m.totals.nulled,
     createSql: m.createSql,
   };
+  checkCacheKeys(m, rows);
   if (!m.createSql) await trialWrite(target, m, rows, result);
   if (m.cache && plan.cache) {
     for (const row of rows) {
