@@ -1,6 +1,8 @@
 /**
  * Cache keys: `prefix + template`, the template's `{column}` placeholders filled with the canonical text of
  * the row's values. Compiled once per table into a function the row loop calls.
+ * Template syntax: `{name}` is a placeholder; `{{` and `}}` are a literal `{` and `}`; any other brace is an
+ * error (`templateProblem`), as is a template with no placeholder or two placeholders with nothing between.
  * memcached refuses keys over 250 bytes and keys with whitespace or control characters: such a key is
  * skipped for the cache (the row is still migrated), or with `longKeys: hash` replaced by
  * `prefix + "sha1:" + hex(sha1(rendered template))`.
@@ -21,9 +23,78 @@ const SKIP_NULL: KeySkip = { skip: 'key-has-null' };
 
 export type KeyRenderer = (row: Row) => string | KeySkip;
 
+/** A parsed template: `literals[i]` comes before `columns[i]`; `literals` has one more item (the tail). */
+export interface ParsedTemplate {
+  literals: string[];
+  columns: string[];
+}
+
+class TemplateSyntaxError extends Error {}
+
+/** Parses a template; throws a TemplateSyntaxError naming the character where it goes wrong. */
+function parse(template: string): ParsedTemplate {
+  const literals: string[] = [];
+  const columns: string[] = [];
+  let literal = '';
+  for (let i = 0; i < template.length; ) {
+    const c = template[i]!;
+    const next = template[i + 1];
+    if ((c === '{' || c === '}') && next === c) {
+      literal += c;
+      i += 2;
+    } else if (c === '}') {
+      throw new TemplateSyntaxError(
+        `\`}\` at character ${i + 1} closes nothing (write \`}}\` for a literal \`}\`)`,
+      );
+    } else if (c === '{') {
+      const end = template.slice(i + 1).search(/[{}]/);
+      const close = end < 0 ? -1 : i + 1 + end;
+      if (close < 0 || template[close] !== '}') {
+        throw new TemplateSyntaxError(
+          `\`{\` at character ${i + 1} is not closed by \`}\` (write \`{{\` for a literal \`{\`)`,
+        );
+      }
+      if (close === i + 1) throw new TemplateSyntaxError(`\`{}\` at character ${i + 1} names no column`);
+      literals.push(literal);
+      columns.push(template.slice(i + 1, close));
+      literal = '';
+      i = close + 1;
+    } else {
+      literal += c;
+      i++;
+    }
+  }
+  literals.push(literal);
+  return { literals, columns };
+}
+
+/**
+ * What makes a template able to render one key for two distinct rows by its shape alone, or undefined.
+ * (Whether its columns identify a row is for the databases to say: see `engine/mapping.ts`.)
+ */
+export function templateProblem(template: string): string | undefined {
+  let parsed: ParsedTemplate;
+  try {
+    parsed = parse(template);
+  } catch (error) {
+    if (error instanceof TemplateSyntaxError) return `unbalanced brace: ${error.message}`;
+    throw error;
+  }
+  if (parsed.columns.length === 0) {
+    return 'the template has no {column} placeholder, so every row gets the same key: reference the key columns, e.g. "order:{id}"';
+  }
+  for (let i = 1; i < parsed.columns.length; i++) {
+    if (parsed.literals[i] === '') {
+      const [a, b] = [parsed.columns[i - 1], parsed.columns[i]];
+      return `{${a}}{${b}} has nothing between the placeholders, so ("1", "23") and ("12", "3") render the same key: put a separator between them, e.g. "{${a}}:{${b}}"`;
+    }
+  }
+  return undefined;
+}
+
 /** The `{name}` placeholders of a template, in order (a name may repeat). */
 export function templateColumns(template: string): string[] {
-  return [...template.matchAll(/\{([^{}]+)\}/g)].map((m) => m[1]!);
+  return parse(template).columns;
 }
 
 // Space, control characters (C0, DEL, C1) and the Unicode line/paragraph separators.
@@ -35,17 +106,14 @@ export function compileKeyTemplate(
   columns: readonly Column[],
   longKeys: 'skip' | 'hash',
 ): KeyRenderer {
-  const literals: string[] = [];
-  const slots: { index: number; text: (v: Value) => string | null }[] = [];
-  let last = 0;
-  for (const m of template.matchAll(/\{([^{}]+)\}/g)) {
-    literals.push(template.slice(last, m.index));
-    const index = columns.findIndex((c) => c.name === m[1]);
-    if (index < 0) throw new Error(`unknown column {${m[1]}}`);
-    slots.push({ index, text: canonicalizer(columns[index]!.kind) });
-    last = m.index + m[0].length;
-  }
-  const tail = template.slice(last);
+  const parsed = parse(template);
+  const literals = parsed.literals;
+  const slots = parsed.columns.map((name) => {
+    const index = columns.findIndex((c) => c.name === name);
+    if (index < 0) throw new Error(`unknown column {${name}}`);
+    return { index, text: canonicalizer(columns[index]!.kind) as (v: Value) => string | null };
+  });
+  const tail = literals[slots.length]!;
   const simplePrefix = prefix;
 
   return (row) => {
@@ -92,20 +160,17 @@ export function compileKeyBytes(
   prefix: string,
   columns: readonly Column[],
 ): KeyBytesRenderer | null {
-  const literals: Buffer[] = [];
+  const parsed = parse(template);
   const slots: number[] = [];
-  let last = 0;
-  for (const m of template.matchAll(/\{([^{}]+)\}/g)) {
-    literals.push(Buffer.from((slots.length === 0 ? prefix : '') + template.slice(last, m.index)));
-    const index = columns.findIndex((c) => c.name === m[1]);
+  for (const name of parsed.columns) {
+    const index = columns.findIndex((c) => c.name === name);
     if (index < 0 || columns[index]!.kind !== 'int') return null;
     slots.push(index);
-    last = m.index + m[0].length;
   }
   if (slots.length === 0) return null;
-  literals.push(Buffer.from(template.slice(last)));
+  const literals = parsed.literals.map((text, i) => Buffer.from(i === 0 ? prefix + text : text));
   // A space or control in the fixed text makes every key one the string renderer skips or hashes.
-  if (BAD_KEY_CHAR.test(prefix + template.replace(/\{[^{}]+\}/g, ''))) return null;
+  if (BAD_KEY_CHAR.test(prefix + parsed.literals.join(''))) return null;
   const fixed = literals.reduce((n, b) => n + b.length, 0);
   return {
     maxBytes: fixed + slots.length * INT_CHARS,

@@ -409,11 +409,19 @@ function forwardMemjsMessage(message: string, log: (message: string) => void): v
   if (!/^MemJS( [A-Z]+)?: /.test(message)) log(message);
 }
 
-/** memcached reads an expiry over 30 days as a Unix time: a long TTL must be sent as one. */
+/** The latest expiry memcached reads right everywhere (text protocol, 32-bit builds): 2038-01-19T03:14:07Z. */
+const MAX_EXPIRY_S = 2 ** 31 - 1;
+
+/**
+ * memcached reads an expiry over 30 days as a Unix time: a long TTL must be sent as one. The plan refuses a
+ * TTL that ends past MAX_EXPIRY_S (`ttlProblem`); one that gets there while a long run goes on is held at
+ * it rather than wrapped into the past.
+ */
 export function expiresField(ttl: number, nowMs = Date.now()): number {
   if (!(ttl > 0)) return 0;
   const seconds = Math.ceil(ttl);
-  return seconds > THIRTY_DAYS_S ? Math.floor(nowMs / 1000) + seconds : seconds;
+  if (seconds <= THIRTY_DAYS_S) return seconds;
+  return Math.min(Math.floor(nowMs / 1000) + seconds, MAX_EXPIRY_S);
 }
 
 /**

@@ -19,6 +19,11 @@ export interface TableInfo {
   primaryKey: string[] | null;
   /** Unique keys whose columns are all NOT NULL, usable for keyset pagination. */
   uniqueKeys: string[][];
+  /**
+   * Columns an INSERT must give a value: NOT NULL with no default, not generated and not filled by the
+   * database (identity, serial, auto_increment, SQLite's rowid).
+   */
+  requiredColumns: string[];
   estimatedRows: number;
 }
 

@@ -11,6 +11,7 @@ import type { Plan } from '../plan/schema.js';
 import { compareRows } from './compare.js';
 import { convertRows } from './convert-rows.js';
 import type { EventSink, Mismatch } from './events.js';
+import { checkCacheKeys } from './key-sample.js';
 import type { TableMapping } from './mapping.js';
 import { preflight } from './preflight.js';
 
@@ -88,6 +89,7 @@ async function trial(
     nulled: m.totals.nulled,
     createSql: m.createSql,
   };
+  checkCacheKeys(m, rows);
   if (!m.createSql) await trialWrite(target, m, rows, result);
   if (m.cache && plan.cache) {
     for (const row of rows) {
@@ -161,6 +163,12 @@ function trialError(m: TableMapping, error: unknown): unknown {
   return new DataError(
     { table: m.label, ...(column ? { column } : {}) },
     `the target refused the trial batch: ${message} (SQLSTATE ${state})`,
-    { cause: error, hint: 'fix the source value, or change the target column type so that it can hold it' },
+    {
+      cause: error,
+      hint:
+        state === '23502'
+          ? 'a NULL reached a NOT NULL target column: map a source column without NULLs to it, give it a default in the target, or make it nullable'
+          : 'fix the source value, or change the target column type so that it can hold it',
+    },
   );
 }

@@ -100,6 +100,8 @@ export async function resolveTable(
   let from: RowSource;
   let sourceCols: Column[];
   let sourceKey: string[] = [];
+  /** Column sets the source says are unique: its primary key and NOT NULL unique keys. */
+  let sourceUniques: string[][] = [];
   let estimatedRows = 0;
   if (typeof table.source === 'string') {
     const ref = parseTableRef(table.source);
@@ -116,6 +118,7 @@ export async function resolveTable(
     if (table.where) await checkSourceSql(source, from, index, ['where']);
     sourceCols = info.columns;
     sourceKey = table.key ?? info.primaryKey ?? info.uniqueKeys[0] ?? [];
+    sourceUniques = [...(info.primaryKey ? [info.primaryKey] : []), ...info.uniqueKeys];
     estimatedRows = info.estimatedRows;
   } else {
     from = { kind: 'query', sql: table.source.query };
@@ -187,6 +190,7 @@ export async function resolveTable(
     targetCols.push(tcol);
     converters.push(convert);
   }
+  unwrittenRequired(targetInfo, targetCols, label, problems, columnsPath(table));
   const sourceColumns = kept.filter((c) => {
     const mapped = rename[c.name];
     const n = typeof mapped === 'string' ? mapped : c.name;
@@ -229,6 +233,11 @@ export async function resolveTable(
       }
     }
     const valueSpec = table.cache.value ?? 'json';
+    const uniques = [sourceKey, ...sourceUniques].filter((u) => u.length > 0);
+    const valueColumns =
+      valueSpec === 'json' ? templateCols.map((c) => c.name) : [valueSpec.slice('column:'.length)];
+    const uncovered = templateCoverage(table.cache.key, uniques, valueColumns, label);
+    if (uncovered) problems.add(['cache', 'key'], uncovered);
     let value: CacheMapping['value'] | null = null;
     let packValue: CacheMapping['packValue'] | null = null;
     if (valueSpec === 'json') {
@@ -281,6 +290,12 @@ export async function resolveTable(
         target: formatTableRef(targetRef),
         key: key.map((i) => sourceColumns[i]!.name),
         columns: sourceColumns.map((c, i) => [c.name, targetCols[i]!.name]),
+        // Where the entries already warmed are: a changed key needs a restart (absent without a cache, so
+        // the hash of a table without one is what it always was).
+        cacheKey:
+          cache && planCache && table.cache?.key
+            ? { template: table.cache.key, prefix: planCache.prefix, longKeys: planCache.longKeys }
+            : undefined,
       }),
     )
     .digest('hex')
@@ -365,7 +380,14 @@ async function plannedTable(
     });
   }
   return {
-    info: { ref, columns, primaryKey: key.length > 0 ? key : null, uniqueKeys: [], estimatedRows: 0 },
+    info: {
+      ref,
+      columns,
+      primaryKey: key.length > 0 ? key : null,
+      uniqueKeys: [],
+      requiredColumns: [],
+      estimatedRows: 0,
+    },
     sql: await target.createTableSql(ref, columns, key),
   };
 }
@@ -398,6 +420,63 @@ export async function createTargetTable(
     );
   }
   return resolveTable(plan, m.index, source, target, { planCreate: true });
+}
+
+/** Where a problem with the table's columns is written: `columns`, else `target`, else `source`. */
+function columnsPath(table: Plan['tables'][number]): (string | number)[] {
+  return [table.columns ? 'columns' : table.target ? 'target' : 'source'];
+}
+
+/**
+ * Target columns that every INSERT must fill (NOT NULL, no default) but no source column is mapped to: every
+ * row would be refused, so it is a plan problem before any row is read.
+ */
+function unwrittenRequired(
+  info: TableInfo,
+  written: Column[],
+  label: string,
+  problems: Problems,
+  at: (string | number)[],
+): void {
+  for (const name of info.requiredColumns) {
+    if (written.some((c) => c.name === name)) continue;
+    problems.add(
+      at,
+      `target column ${name} of table ${label} is NOT NULL with no default, and no source column is written ` +
+        `to it, so every row would be refused: map a source column to it (\`columns: { <source column>: ${name} }\`), ` +
+        'give it a default in the target, or make it nullable',
+    );
+  }
+}
+
+/**
+ * Two rows may share a cache key only if they share its value. So the key template must reference every
+ * column of the table's key or of another unique key of the source (one row per key), or every column the
+ * value is made of (`column:<name>`: that column; `json`: all of them). Undefined: it does.
+ */
+function templateCoverage(
+  template: string,
+  uniques: string[][],
+  valueColumns: string[],
+  label: string,
+): string | undefined {
+  const referenced = new Set(templateColumns(template));
+  const covers = (columns: string[]) => columns.every((c) => referenced.has(c));
+  if (uniques.some(covers) || covers(valueColumns)) return undefined;
+  const first = uniques[0];
+  if (!first) {
+    return (
+      `table ${label} has no key (nor a NOT NULL unique key), so rows can differ in any column the template ` +
+      "leaves out and still share a cache key: set the table's `key:` to columns that identify a row and " +
+      'reference them all, or reference every column the cached value is made of'
+    );
+  }
+  const missing = first.filter((c) => !referenced.has(c));
+  return (
+    `the template does not reference the key column${missing.length === 1 ? '' : 's'} ${missing.join(', ')} ` +
+    `(key: ${first.join(', ')}${uniques.length > 1 ? ', or another unique key' : ''}), so two rows can render ` +
+    `the same cache key: add ${missing.map((c) => `{${c}}`).join(' and ')} to it`
+  );
 }
 
 function names(cols: Column[]): string {

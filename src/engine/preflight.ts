@@ -1,7 +1,8 @@
 /**
  * The online checks shared by `validate` and `run --dry-run`: every server reachable (each failure named,
  * password masked), every table resolved against the real source and target (exists, columns, key, types,
- * cache key template), with estimated rows. Writes nothing anywhere.
+ * cache key template), with estimated rows; `validate` also checks the cache keys of a sample of rows
+ * (`--dry-run` does so on its own sample). Writes nothing anywhere.
  */
 
 import { openCache } from '../cache/open.js';
@@ -9,6 +10,7 @@ import type { Dialect } from '../db/dialect.js';
 import { openDialect, pingAll } from '../db/open.js';
 import { ConnectionError } from '../errors.js';
 import type { Plan, PlanCache } from '../plan/schema.js';
+import { checkKeySample } from './key-sample.js';
 import type { TableMapping } from './mapping.js';
 import { resolveAll, selectTables } from './run.js';
 
@@ -45,7 +47,12 @@ export async function pingCacheServers(cfg: PlanCache): Promise<void> {
   }
 }
 
-export async function preflight(plan: Plan, tables: string[] | undefined): Promise<Preflight> {
+/** `sampleKeys`: also read a sample of each cached table and check that its cache keys differ (validate). */
+export async function preflight(
+  plan: Plan,
+  tables: string[] | undefined,
+  opts: { sampleKeys?: boolean } = {},
+): Promise<Preflight> {
   const indexes = selectTables(plan, tables);
   const source = await openDialect(plan.source.url);
   const target = await openDialect(plan.target.url);
@@ -56,6 +63,7 @@ export async function preflight(plan: Plan, tables: string[] | undefined): Promi
     await pingAll([source, target]);
     if (plan.cache && plan.cache.warm !== 'off') await pingCacheServers(plan.cache);
     const mappings = await resolveAll(plan, indexes, source, target, { planCreate: true });
+    if (opts.sampleKeys) for (const m of mappings) await checkKeySample(source, m);
     return { source, target, mappings, close };
   } catch (error) {
     await close();

@@ -98,8 +98,14 @@ async function runClaimed(
   try {
     if (claim.mappingHash !== m.mappingHash && (claim.rowsRead > 0 || claim.status === 'done')) {
       throw new SchemaError(
-        `table ${m.label}: the plan's table/key/column mapping changed since its checkpoints were written`,
-        { hint: `run with --restart --tables ${m.label} to start this table over` },
+        `table ${m.label}: the plan's table/key/column mapping changed, or its cache key (template, ` +
+          'cache.prefix, cache.longKeys) did, since its checkpoints were written; entries already warmed ' +
+          'stay under the keys they were written with',
+        {
+          hint:
+            `run with --restart --tables ${m.label} to start this table over (entries under old keys stay ` +
+            'until they expire or are deleted), or put the plan back as it was to resume',
+        },
       );
     }
     onClaim(claim);

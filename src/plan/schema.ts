@@ -3,6 +3,7 @@
  * error, not silently ignored. Defaults live here; `Plan` is what the rest of the program sees.
  */
 import { z } from 'zod';
+import { templateProblem } from '../cache/key-template.js';
 import { sourceSqlProblem } from '../db/open.js';
 import { tlsProblem } from '../db/tls-check.js';
 
@@ -45,10 +46,47 @@ const defaultsSchema = z.strictObject(tableOptions);
 
 const cacheValue = z.string().regex(/^(json|column:.+)$/, { message: 'expected `json` or `column:<name>`' });
 
+/**
+ * memcached reads an expiry of at most 30 days as seconds from now and a larger one as a Unix time, which
+ * its text protocol and 32-bit builds read as a signed 32-bit number: a TTL over 30 days must end by
+ * 2038-01-19T03:14:07Z (2^31 - 1), or the entry lands in the past (or wraps) and is never stored.
+ */
+export const RELATIVE_TTL_MAX_S = 60 * 60 * 24 * 30;
+export const EXPIRY_MAX_UNIX_S = 2 ** 31 - 1;
+
+/** Why a TTL cannot be sent to memcached, or undefined when it can (`nowMs`: when it is checked). */
+export function ttlProblem(ttl: number, nowMs = Date.now()): string | undefined {
+  if (ttl <= RELATIVE_TTL_MAX_S) return undefined;
+  const longest = EXPIRY_MAX_UNIX_S - Math.floor(nowMs / 1000);
+  if (ttl <= longest) return undefined;
+  return (
+    `a TTL over ${RELATIVE_TTL_MAX_S} seconds (30 days) is sent to memcached as the Unix time now + ttl, ` +
+    `which must not pass ${EXPIRY_MAX_UNIX_S} (2038-01-19T03:14:07Z): at most ${longest} seconds today`
+  );
+}
+
+const ttlSchema = z
+  .number()
+  .int()
+  .min(0)
+  .superRefine((ttl, ctx) => {
+    const problem = ttlProblem(ttl);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** The template's shape: balanced braces (`{{`, `}}` escape them), at least one placeholder. */
+const keyTemplateSchema = z
+  .string()
+  .min(1)
+  .superRefine((template, ctx) => {
+    const problem = templateProblem(template);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 const tableCacheSchema = z.strictObject({
-  key: z.string().min(1).optional(),
+  key: keyTemplateSchema.optional(),
   value: cacheValue.default('json'),
-  ttl: z.number().int().min(0).optional(),
+  ttl: ttlSchema.optional(),
 });
 
 const tableSourceSchema = z.union([z.string().min(1), z.strictObject({ query: z.string().min(1) })]);
@@ -72,7 +110,7 @@ const cacheSchema = z.strictObject({
   servers: z.array(serverAddress).min(1).optional(),
   distribution: z.enum(['modula', 'ketama']).default('modula'),
   ketama: z.enum(['libmemcached', 'spymemcached']).default('libmemcached'),
-  ttl: z.number().int().min(0).default(0),
+  ttl: ttlSchema.default(0),
   prefix: z.string().default(''),
   warm: z.enum(warmValues).default('read-through'),
   overwrite: z.boolean().default(false),

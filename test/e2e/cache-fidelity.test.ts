@@ -438,7 +438,7 @@ tables:
   describe('values over cache.maxValueBytes and keys memcached refuses', () => {
     async function makeDocs(db: PgTestDatabase, table: string): Promise<void> {
       await db.client.query(`
-        CREATE TABLE src.${table} (id int PRIMARY KEY, slug text, body text);
+        CREATE TABLE src.${table} (id int PRIMARY KEY, slug text NOT NULL UNIQUE, body text);
         INSERT INTO src.${table} SELECT g,
           CASE WHEN g IN (40, 41) THEN 'has space ' || g WHEN g = 42 THEN E'tab\\t42'
                WHEN g = 50 THEN repeat('L', 300) ELSE 'doc-' || g END,

@@ -152,6 +152,14 @@ describe('introspection', () => {
     expect(await dialect.describeTable({ schema: 'other', name: 'lines' })).toBeNull();
   });
 
+  it('names the columns an INSERT must fill: NOT NULL, no default, not the rowid', async () => {
+    const { dialect } = fixture(`
+      CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT NOT NULL, b TEXT NOT NULL DEFAULT 'x', c TEXT);
+      CREATE TABLE w (k TEXT NOT NULL PRIMARY KEY, v INT NOT NULL) WITHOUT ROWID;`);
+    expect((await dialect.describeTable({ schema: null, name: 't' }))!.requiredColumns).toEqual(['a']);
+    expect((await dialect.describeTable({ schema: null, name: 'w' }))!.requiredColumns).toEqual(['k', 'v']);
+  });
+
   it('describes a query: table columns keep their declared type, expressions are read as text', async () => {
     const { dialect } = fixture('CREATE TABLE t (id INTEGER PRIMARY KEY, price DECIMAL(8,2), name TEXT);');
     const cols = await dialect.describeQuery(

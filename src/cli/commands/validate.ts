@@ -133,7 +133,9 @@ function summaryEvent(loaded: LoadedPlan, tables: PlanTable[]) {
 
 async function validateOnline(loaded: LoadedPlan, opts: CommonOptions): Promise<void> {
   const { plan } = loaded;
-  const pre = await withPlanPositions(loaded, opts, () => preflight(plan, tableFilter(opts)));
+  const pre = await withPlanPositions(loaded, opts, () =>
+    preflight(plan, tableFilter(opts), { sampleKeys: true }),
+  );
   try {
     const tables = pre.mappings.map((m) => ({
       table: m.label,

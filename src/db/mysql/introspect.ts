@@ -15,6 +15,7 @@ interface ColumnRow extends mysql.RowDataPacket {
   data_type: string;
   column_type: string;
   nullable: string;
+  required: number | string;
 }
 
 interface KeyRow extends mysql.RowDataPacket {
@@ -34,7 +35,9 @@ export async function describeTable(session: MysqlSession, ref: TableRef): Promi
   if (tables.length === 0) return null;
 
   const [cols] = await conn.query<ColumnRow[]>(
-    `SELECT COLUMN_NAME AS name, DATA_TYPE AS data_type, COLUMN_TYPE AS column_type, IS_NULLABLE AS nullable
+    `SELECT COLUMN_NAME AS name, DATA_TYPE AS data_type, COLUMN_TYPE AS column_type, IS_NULLABLE AS nullable,
+       IS_NULLABLE = 'NO' AND COLUMN_DEFAULT IS NULL AND EXTRA NOT LIKE '%auto_increment%'
+         AND EXTRA NOT LIKE '%GENERATED%' AND EXTRA NOT IN ('VIRTUAL', 'PERSISTENT', 'STORED') AS required
      FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ${schemaSql} AND TABLE_NAME = ?
      ORDER BY ORDINAL_POSITION`,
     args,
@@ -77,7 +80,8 @@ export async function describeTable(session: MysqlSession, ref: TableRef): Promi
     const [count] = await conn.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${quoteTable(ref)}`);
     estimatedRows = Number(count[0]?.n ?? 0);
   }
-  return { ref, columns, primaryKey, uniqueKeys, estimatedRows };
+  const requiredColumns = cols.filter((r) => Number(r.required) === 1).map((r) => r.name);
+  return { ref, columns, primaryKey, uniqueKeys, requiredColumns, estimatedRows };
 }
 
 /**

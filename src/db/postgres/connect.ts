@@ -207,3 +207,13 @@ export function describe(error: unknown): string {
   }
   return String(error);
 }
+
+/**
+ * PostgreSQL's DETAIL of an error, unless it holds row values: "Failing row contains (…)" (NOT NULL and CHECK
+ * violations) prints the whole row, secrets and all, so it is never shown. Key values ("Key (id)=(42) …")
+ * are shown, as everywhere else.
+ */
+export function safeDetail(detail: string | undefined): string | undefined {
+  if (!detail || /^Failing row contains/i.test(detail)) return undefined;
+  return detail;
+}

@@ -9,7 +9,9 @@ import { FRAGMENT_SYNTAX, quoteTable } from './sql.js';
 const COLUMNS_SQL = `
 SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS db_type,
        CASE WHEN t.typtype = 'd' THEN bt.typname ELSE t.typname END AS typname,
-       t.typtype AS typtype, NOT a.attnotnull AS nullable
+       t.typtype AS typtype, NOT a.attnotnull AS nullable,
+       (a.attnotnull OR t.typnotnull) AND NOT a.atthasdef AND a.attidentity = '' AND a.attgenerated = ''
+         AND t.typdefault IS NULL AS required
 FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
@@ -32,6 +34,7 @@ interface ColumnRow {
   typname: string;
   typtype: string;
   nullable: string;
+  required: string;
 }
 
 export async function describeTable(client: pg.Client, ref: TableRef): Promise<TableInfo | null> {
@@ -47,6 +50,7 @@ export async function describeTable(client: pg.Client, ref: TableRef): Promise<T
     nullable: r.nullable === 't',
     origin: 'postgres',
   }));
+  const requiredColumns = cols.rows.filter((r) => r.required === 't').map((r) => r.name);
 
   const keys = await client.query<{ primary: string; cols: string; not_null: string }>(KEYS_SQL, [qualified]);
   let primaryKey: string[] | null = null;
@@ -67,7 +71,7 @@ export async function describeTable(client: pg.Client, ref: TableRef): Promise<T
     const count = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualified}`);
     estimatedRows = Number(count.rows[0]?.n ?? 0);
   }
-  return { ref, columns, primaryKey, uniqueKeys, estimatedRows };
+  return { ref, columns, primaryKey, uniqueKeys, requiredColumns, estimatedRows };
 }
 
 /** Columns of a query's result, learned without running it (LIMIT 0 over the query). */

@@ -18,7 +18,7 @@ import {
   type WriteSpec,
 } from '../dialect.js';
 import { type CopyEncoder, copyEncoderFor } from './codec.js';
-import { describe } from './connect.js';
+import { describe, safeDetail } from './connect.js';
 import {
   copyOutDiffers,
   decodeCopyText,
@@ -240,10 +240,13 @@ export class PostgresWriter implements Writer {
     const hint =
       e.code === '23505'
         ? 'the row already exists in the target: use onConflict: upsert or skip, or empty the target table'
-        : 'fix the source value, or map the column to a target type that can hold it';
+        : e.code === '23502'
+          ? 'a NULL reached a NOT NULL target column: map a source column without NULLs to it, give it a default in the target, or make it nullable'
+          : 'fix the source value, or map the column to a target type that can hold it';
+    const detail = safeDetail(e.detail);
     return new DataError(
       { table: this.spec.label, ...(e.column ? { column: e.column } : {}) },
-      `the target rejected the batch: ${describe(error)}${e.detail ? ` — ${e.detail}` : ''}`,
+      `the target rejected the batch: ${describe(error)}${detail ? ` — ${detail}` : ''}`,
       { cause: error, hint },
     );
   }

@@ -17,6 +17,7 @@ interface ColumnRow {
   name: string;
   type: string;
   notnull: bigint;
+  dflt_value: string | null;
   pk: bigint;
 }
 
@@ -74,7 +75,18 @@ export function describeTable(db: Db, ref: TableRef): TableInfo | null {
   }
   uniqueKeys.sort((a, b) => a.length - b.length);
 
-  return { ref, columns, primaryKey, uniqueKeys, estimatedRows: estimateRows(db, ref, schema) };
+  // The rowid alias is filled by SQLite when left out.
+  const requiredColumns = rows
+    .filter((r) => r.notnull === 1n && r.dflt_value === null && !(rowidAlias && r.pk > 0n))
+    .map((r) => r.name);
+  return {
+    ref,
+    columns,
+    primaryKey,
+    uniqueKeys,
+    requiredColumns,
+    estimatedRows: estimateRows(db, ref, schema),
+  };
 
   function notNullColumn(r: ColumnRow | undefined): boolean {
     return r !== undefined && notNull(r);
