@@ -138,14 +138,3 @@ export class NotYetError extends MigrateError {
 export function exitCodeOf(error: unknown): ExitCode {
   return error instanceof MigrateError ? error.exitCode : ExitCode.runtime;
 }
-
-/** `postgres://user:secret@host/db` -> `postgres://user:***@host/db`. Anything unparsable is masked whole. */
-export function maskUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
-  }
-}

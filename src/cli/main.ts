@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, exitCodeOf, MigrateError } from '../errors.js';
 import { MAX_BATCH_SIZE } from '../plan/schema.js';
 import type { CommonOptions } from './options.js';
+import { redactOutput } from './output/redact-output.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -155,6 +156,8 @@ function reportError(error: unknown): number {
   return exitCodeOf(error);
 }
 
+redactOutput(process.stdout);
+redactOutput(process.stderr);
 main(process.argv).then((code) => {
   process.exitCode = code;
 });

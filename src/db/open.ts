@@ -2,7 +2,8 @@
  * Picks the dialect for a URL by its scheme. A dialect's module (and its driver) is loaded only when a URL
  * asks for it: a PostgreSQL-only run does not spend its start-up loading mysql2 and better-sqlite3.
  */
-import { maskUrl, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
+import { maskUrl } from '../secrets.js';
 import type { Dialect } from './dialect.js';
 import { FRAGMENT_SYNTAX as MYSQL_SYNTAX } from './mysql/sql.js';
 import { FRAGMENT_SYNTAX as POSTGRES_SYNTAX } from './postgres/sql.js';

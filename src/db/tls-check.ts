@@ -3,7 +3,8 @@
  * reading any file or the environment, so that `validate --offline` finds an unknown sslmode or a CA given
  * with a mode that does not check it. Files are read, and their absence reported, when connecting.
  */
-import { maskUrl, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
+import { maskUrl } from '../secrets.js';
 import { mysqlTls } from './mysql/tls.js';
 import { postgresTls, type TlsFiles } from './postgres/tls.js';
 

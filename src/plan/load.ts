@@ -32,7 +32,8 @@ import {
   visit,
   type YAMLError,
 } from 'yaml';
-import { maskUrl, PlanError, type PlanIssue } from '../errors.js';
+import { PlanError, type PlanIssue } from '../errors.js';
+import { isSecretName, maskUrl, redact, rememberSecret, secretsIn, splitUrl } from '../secrets.js';
 import { type Plan, planSchema } from './schema.js';
 import { suggest } from './suggest.js';
 
@@ -86,6 +87,7 @@ export function parsePlan(text: string, file: string, env: Env = process.env): L
   }
 
   const expansion = interpolate(source, env);
+  source.noteSecrets();
   const data = toData(source);
   const parsed = planSchema.safeParse(data);
   const issues = [...expansion.issues];
@@ -197,14 +199,20 @@ class PlanSource {
     return { file: this.file, ...this.positionOf(path, at), path: renderPath(path), message };
   }
 
+  /** Notes the plan's secrets, here and for every later output (secrets.ts). */
+  noteSecrets(): void {
+    collectSecrets(this, this.doc.contents as Node | null, false, false);
+    for (const secret of this.secrets) rememberSecret(secret);
+  }
+
   /** Belt and braces: no message carries a URL password or a known secret, whatever produced it. */
   redact(issues: PlanIssue[]): PlanIssue[] {
-    collectSecrets(this, this.doc.contents as Node | null, false);
+    this.noteSecrets();
     const secrets = [...this.secrets].filter((s) => s.length >= 3).sort((a, b) => b.length - a.length);
     const seen = new Set<string>();
     const out: PlanIssue[] = [];
     for (const issue of issues) {
-      let message = issue.message.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@]*@/gi, '$1:***@');
+      let message = redact(issue.message);
       for (const secret of secrets) message = message.split(secret).join('***');
       const clean = { ...issue, message };
       const id = `${clean.line}:${clean.col}:${clean.path}:${clean.message}`;
@@ -216,29 +224,33 @@ class PlanSource {
   }
 }
 
-/** Values under a password-like key (at any depth) and the passwords of URLs anywhere. */
-function collectSecrets(source: PlanSource, node: Node | null | undefined, secret: boolean): void {
+/**
+ * Values under a password-like key (at any depth), and the secrets of connection strings: values under a
+ * `url` key (whatever their form: a URL, a URL without its scheme, a libpq `key=value` string) and URLs
+ * anywhere else.
+ */
+function collectSecrets(
+  source: PlanSource,
+  node: Node | null | undefined,
+  secret: boolean,
+  url: boolean,
+): void {
   if (isMap(node)) {
     for (const pair of node.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : '';
-      collectSecrets(source, pair.value as Node | null, secret || isSecretPath([key]));
+      collectSecrets(source, pair.value as Node | null, secret || isSecretPath([key]), key === 'url');
     }
   } else if (isSeq(node)) {
-    for (const item of node.items) collectSecrets(source, item as Node | null, secret);
+    for (const item of node.items) collectSecrets(source, item as Node | null, secret, false);
   } else if (isScalar(node) && (typeof node.value === 'string' || typeof node.value === 'number')) {
     const text = String(node.value);
     if (secret && text !== '') source.secrets.add(text);
-    if (typeof node.value !== 'string') return;
-    const password = urlPassword(node.value);
-    if (password) {
+    if (typeof node.value !== 'string' || !(url || /^[a-z][a-z0-9+.-]*:\/\//i.test(text))) return;
+    for (const password of secretsIn(text)) {
       source.secrets.add(password);
       source.secrets.add(safeDecode(password));
     }
   }
-}
-
-function urlPassword(value: string): string | undefined {
-  return /^[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:([^\s@]*)@/i.exec(value)?.[1] || undefined;
 }
 
 function safeDecode(text: string): string {
@@ -251,7 +263,7 @@ function safeDecode(text: string): string {
 
 function isSecretPath(path: PlanPath): boolean {
   const last = path[path.length - 1];
-  return typeof last === 'string' && /pass(word|wd)?$|secret|token/i.test(last);
+  return typeof last === 'string' && isSecretName(last);
 }
 
 /** `tables[1].cache.key`; keys that are not plain names are quoted: `columns["first name"]`. */
@@ -671,15 +683,13 @@ function describe(value: unknown, path: PlanPath, source: PlanSource, env: Inter
   const kind = kindOf(value);
   if (value === undefined || value === null) return kind;
   if (isSecretPath(path)) return `${kind} (value not shown)`;
-  if (
-    typeof value === 'string' &&
-    (path[path.length - 1] === 'url' || /^[a-z][a-z0-9+.-]*:\/\//i.test(value))
-  ) {
-    return JSON.stringify(maskUrl(value));
-  }
+  // A URL with its scheme is shown masked (secrets.ts); any other form of a connection string that came
+  // from the environment (`app:pw@db/shop`, `host=db password=pw`) is not shown at all.
+  if (typeof value === 'string' && splitUrl(value)) return JSON.stringify(maskUrl(value));
   const node = source.resolve(source.locate(path).node);
   const vars = node ? env.vars.get(node) : undefined;
   if (vars) return `${kind} from ${vars.map((v) => `\${${v}}`).join(', ')} (value not shown)`;
+  if (typeof value === 'string' && path[path.length - 1] === 'url') return JSON.stringify(maskUrl(value));
   if (typeof value === 'string') {
     return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   }

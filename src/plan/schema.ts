@@ -6,17 +6,15 @@ import { z } from 'zod';
 import { templateProblem } from '../cache/key-template.js';
 import { sourceSqlProblem } from '../db/open.js';
 import { tlsProblem } from '../db/tls-check.js';
+import { urlProblem } from './url-check.js';
 
 const positiveInt = z.number().int().positive();
 
 const url = z
   .string()
   .min(1)
-  .refine((v) => /^(postgres|postgresql|mysql|mariadb|sqlite):/.test(v), {
-    message: 'expected a URL starting with postgres://, mysql://, mariadb:// or sqlite:',
-  })
-  .superRefine((v, ctx) => {
-    const problem = tlsProblem(v);
+  .superRefine((value, ctx) => {
+    const problem = urlProblem(value) ?? tlsProblem(value);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 

@@ -5,10 +5,11 @@
  * annotations with `--format github` or under GitHub Actions (not with `--json`: stdout stays JSON only).
  */
 import { preflight } from '../../engine/preflight.js';
-import { ExitCode, maskUrl, PlanError, type PlanIssue, UsageError } from '../../errors.js';
+import { ExitCode, PlanError, type PlanIssue, UsageError } from '../../errors.js';
 import { type LoadedPlan, loadPlan } from '../../plan/load.js';
 import { type Plan, type PlanTable, tableLabel } from '../../plan/schema.js';
 import { suggest } from '../../plan/suggest.js';
+import { maskUrl } from '../../secrets.js';
 import { type CommonOptions, tableFilter } from '../options.js';
 import { githubAnnotation, withPlanPositions } from './plan-positions.js';
 

@@ -29,7 +29,8 @@
 import type { Socket } from 'node:net';
 import type { ConnectionOptions } from 'mysql2';
 import mysql from 'mysql2/promise';
-import { ConnectionError, maskUrl } from '../../errors.js';
+import { ConnectionError } from '../../errors.js';
+import { maskUrl } from '../../secrets.js';
 import { withUrl } from '../tls-check.js';
 import { connectCheckingHost } from './host-check.js';
 import { fallsBack, type MysqlTls, mysqlTls } from './tls.js';

@@ -1,6 +1,6 @@
 /** The MySQL/MariaDB dialect: one shared connection, one per reader, one per writer, one for state. */
 import type { Column, Row } from '../../convert/value.js';
-import { maskUrl } from '../../errors.js';
+import { maskUrl } from '../../secrets.js';
 import type {
   Batch,
   Dialect,
@@ -26,6 +26,7 @@ import {
 } from './read.js';
 import { quoteTable } from './sql.js';
 import { MysqlStateStore } from './state.js';
+import { passwordParamToUserInfo } from './url.js';
 import { keyCollation, MysqlWriter } from './write.js';
 
 export class MysqlDialect implements Dialect {
@@ -34,7 +35,10 @@ export class MysqlDialect implements Dialect {
   private readonly sessions = new Set<MysqlSession>();
   private main: Promise<MysqlSession> | null = null;
 
-  constructor(private readonly url: string) {
+  private readonly url: string;
+
+  constructor(url: string) {
+    this.url = passwordParamToUserInfo(url);
     this.display = maskUrl(url);
   }
 

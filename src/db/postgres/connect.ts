@@ -20,7 +20,8 @@
  *   a run that gives up on a stalled server still exits.
  */
 import pg from 'pg';
-import { ConnectionError, maskUrl } from '../../errors.js';
+import { ConnectionError } from '../../errors.js';
+import { maskUrl } from '../../secrets.js';
 import { withUrl } from '../tls-check.js';
 import { type Attempt, fallsBack, postgresTls } from './tls.js';
 

@@ -1,7 +1,7 @@
 /** The PostgreSQL dialect: one read connection, one write connection per writer, one for state. */
 import type pg from 'pg';
 import type { Column, Row } from '../../convert/value.js';
-import { maskUrl } from '../../errors.js';
+import { maskUrl } from '../../secrets.js';
 import {
   type Batch,
   type CopyJson,
