@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, exitCodeOf, MigrateError } from '../errors.js';
 import { MAX_BATCH_SIZE } from '../plan/schema.js';
 import type { CommonOptions } from './options.js';
+import { errorEvent } from './output/error-event.js';
 import { redactOutput } from './output/redact-output.js';
 
 const require = createRequire(import.meta.url);
@@ -125,11 +126,16 @@ export async function main(argv: string[]): Promise<number> {
     void code;
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
   } catch (error) {
-    return reportError(error);
+    const code = reportError(error);
+    // `--json`: a fatal error is an event on stdout too (commander's own flags are booleans: no `--json=`).
+    if (code !== ExitCode.ok && argv.slice(2).includes('--json')) {
+      process.stdout.write(`${JSON.stringify(errorEvent(error, code))}\n`);
+    }
+    return code;
   }
 }
 
-function reportError(error: unknown): number {
+function reportError(error: unknown): ExitCode {
   if (error instanceof CommanderError) {
     // Commander has printed the message already; help and version are successes.
     if (

@@ -220,6 +220,14 @@ describe('migrate validate --offline', () => {
         message: 'expected a number > 0; found the number 0',
       },
       { event: 'validate', ok: false, errors: 2 },
+      {
+        event: 'error',
+        exitCode: 2,
+        error: 'PlanError',
+        message: expect.stringContaining('the plan has 2 errors'),
+        hint: expect.any(String),
+        issues: expect.arrayContaining([expect.objectContaining({ path: 'tables[0].batchSize' })]),
+      },
     ]);
   });
 

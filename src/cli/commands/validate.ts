@@ -11,6 +11,7 @@ import { type Plan, type PlanTable, tableLabel } from '../../plan/schema.js';
 import { suggest } from '../../plan/suggest.js';
 import { maskUrl } from '../../secrets.js';
 import { type CommonOptions, tableFilter } from '../options.js';
+import { errorEvent } from '../output/error-event.js';
 import { githubAnnotation, withPlanPositions } from './plan-positions.js';
 
 export async function validateCommand(planPath: string, opts: CommonOptions): Promise<void> {
@@ -21,6 +22,7 @@ export async function validateCommand(planPath: string, opts: CommonOptions): Pr
     if (!(error instanceof PlanError)) throw error;
     if (opts.json) {
       reportJson(error.issues);
+      print(JSON.stringify(errorEvent(error, ExitCode.usage)));
       process.exitCode = ExitCode.usage;
       return;
     }
