@@ -7,7 +7,7 @@
  *   `password1`..`password3`: any parameter whose name holds `pass`, `secret` or `token`;
  * - a libpq `key=value` string (`host=db password=secret`) or a URL without its scheme
  *   (`app:secret@db:5432/shop`): the plan refuses both, and must not echo them while refusing;
- * - `cache.password` (SASL PLAIN), and any plan value under a password-like key.
+ * - `cache.password` (SASL PLAIN), and any plan value under a password-like key (`isSecretKey`).
  * `maskUrl` masks one connection string for display; `rememberSecret` notes a secret in the forms it can take
  * in output (percent-encoded and decoded, JSON-escaped, base64); `redact` masks connection strings and every
  * noted secret in any text. The CLI passes all it writes through `redact` (cli/output/redact-output.ts).
@@ -15,12 +15,23 @@
 
 const SECRET_NAME = /pass|secret|token/i;
 
-/** Secrets shorter than this are masked where they stand in a connection string, but not searched for in
- * free text: a short password would match ordinary words of the output. */
-export const MIN_FREE_TEXT_SECRET = 8;
+/**
+ * Secrets shorter than this are masked where they stand in a connection string, but not searched for in
+ * free text: a short password would match ordinary words of the output.
+ */
+const MIN_FREE_TEXT_SECRET = 8;
 
+/** A query parameter or libpq keyword that holds a secret. */
 export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name);
+}
+
+/**
+ * A plan key whose value is a secret: `password`, `passwd`, anything with `secret` or `token`. Narrower
+ * than `isSecretName`: a column mapping such as `passenger_count: pax` is not a secret.
+ */
+export function isSecretKey(key: string): boolean {
+  return /pass(word|wd)?$|secret|token/i.test(key);
 }
 
 const SCHEME = /^([a-z][a-z0-9+.-]*:\/\/)/i;
@@ -31,8 +42,10 @@ const KEY_VALUE = /([a-z_][a-z0-9_]*)(\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s']*)/gi;
 /** A URL without its scheme: `user:password@host…`. */
 const SCHEMELESS = /^([^\s:/@]+):(.*)@([^@]*)$/s;
 
-/** The parts of a `scheme://userinfo@rest` string, split the way that keeps a password whole: the user
- * info runs to the LAST `@` (an unencoded `@`, `/`, `?` or `#` in a password stays inside it). */
+/**
+ * The parts of a `scheme://userinfo@rest` string, split the way that keeps a password whole: the user
+ * info runs to the LAST `@` (an unencoded `@`, `/`, `?` or `#` in a password stays inside it).
+ */
 export interface UrlParts {
   scheme: string;
   /** Up to the last `@`, or undefined when there is no `@`. */
@@ -63,7 +76,8 @@ function maskKeyValues(text: string): string {
 
 /**
  * A connection string for display: the user info's password, password-like query parameters and libpq
- * `password=` values become `***`. `postgres://app:pw@db/shop?sslpassword=k` → `postgres://app:***@db/shop?sslpassword=***`.
+ * `password=` values become `***`: `postgres://app:pw@db/shop?sslpassword=k` becomes
+ * `postgres://app:***@db/shop?sslpassword=***`.
  */
 export function maskUrl(text: string): string {
   const parts = splitUrl(text);
@@ -134,11 +148,6 @@ export function rememberSecret(secret: string): void {
     }
   }
   if (added) ordered = [...known].sort((a, b) => b.length - a.length);
-}
-
-/** Notes every secret a connection string carries. */
-export function rememberSecretsIn(text: string): void {
-  for (const secret of secretsIn(text)) rememberSecret(secret);
 }
 
 function decodeOr(text: string): string {

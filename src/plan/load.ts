@@ -33,7 +33,7 @@ import {
   type YAMLError,
 } from 'yaml';
 import { PlanError, type PlanIssue } from '../errors.js';
-import { isSecretName, maskUrl, redact, rememberSecret, secretsIn, splitUrl } from '../secrets.js';
+import { isSecretKey, maskUrl, redact, rememberSecret, secretsIn, splitUrl } from '../secrets.js';
 import { type Plan, planSchema } from './schema.js';
 import { suggest } from './suggest.js';
 
@@ -263,7 +263,7 @@ function safeDecode(text: string): string {
 
 function isSecretPath(path: PlanPath): boolean {
   const last = path[path.length - 1];
-  return typeof last === 'string' && isSecretName(last);
+  return typeof last === 'string' && isSecretKey(last);
 }
 
 /** `tables[1].cache.key`; keys that are not plain names are quoted: `columns["first name"]`. */
