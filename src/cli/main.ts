@@ -128,7 +128,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     const code = reportError(error);
     // `--json`: a fatal error is an event on stdout too (commander's own flags are booleans: no `--json=`).
-    if (code !== ExitCode.ok && argv.slice(2).includes('--json')) {
+    // Differences found (exit 3) are a result, not a failure: the summary event says so (`ok: false`).
+    const failed = code !== ExitCode.ok && code !== ExitCode.mismatch;
+    if (failed && argv.slice(2).includes('--json')) {
       process.stdout.write(`${JSON.stringify(errorEvent(error, code))}\n`);
     }
     return code;
