@@ -13,7 +13,7 @@ export function urlProblem(url: string): string | undefined {
   if (!SCHEMES.test(url)) return schemeProblem(url);
   if (/^sqlite:/i.test(url)) return undefined;
   const parts = splitUrl(url);
-  if (!parts) return 'expected `scheme://`, e.g. postgres://user:password@host:5432/dbname';
+  if (!parts) return 'expected `//` after the scheme, e.g. postgres://user@host:5432/dbname';
   if (/%(?![0-9a-f]{2})/i.test(url)) {
     return 'a `%` that does not start a percent-encoded byte (%XX): write a literal `%` as %25';
   }
@@ -36,7 +36,7 @@ export function urlProblem(url: string): string | undefined {
 function schemeProblem(url: string): string {
   const expected = 'expected a URL starting with postgres://, mysql://, mariadb:// or sqlite:';
   if (/^\s*[a-z_][a-z0-9_]*\s*=/i.test(url)) {
-    return `${expected}; a libpq \`key=value\` connection string is not supported: write it as a URL, postgres://user:password@host:5432/dbname (${ENCODE.replace('percent-encode it', 'percent-encode special characters')})`;
+    return `${expected}; a libpq \`key=value\` connection string is not supported: write it as a URL, postgres://user@host:5432/dbname, with the password percent-encoded after \`user:\` or in a \`password\` query parameter (docs/plan.md)`;
   }
   if (/^[^\s:/@]+:[^\s]*@/.test(url) || /^[^\s:/@]+@[^\s]+/.test(url)) {
     return `${expected}; this looks like a URL without its scheme: put postgres:// or mysql:// in front`;

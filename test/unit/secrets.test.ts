@@ -78,7 +78,7 @@ describe('urlProblem', () => {
     ['postgres://app:100%@db/shop', /write a literal `%` as %25/],
     ['app:pw@db:5432/shop', /URL without its scheme/],
     ['host=db password=pw', /key=value.*not supported/],
-    ['postgres:shop', /scheme:\/\//],
+    ['postgres:shop', /`\/\/` after the scheme/],
     ['http://db/shop', /expected a URL starting with/],
   ])('%s', (url, message) => {
     const problem = urlProblem(url);
