@@ -37,6 +37,11 @@ export interface ReadSpec {
   /** Indexes into `columns` of the key, in key order. Empty: no key (read once, in one pass). */
   key: number[];
   batchSize: number;
+  /**
+   * Bytes a batch may take as read (COPY text, wire bytes, cell lengths): a batch ends after the row that
+   * brings it to this many (its first row is always taken). Absent: batches are bounded by rows only.
+   */
+  maxBatchBytes?: number;
   /** Key values of the last row already done: reading starts after it. */
   after: Row | null;
   /** Key values of the last row to read (inclusive); null: to the end. */

@@ -65,6 +65,7 @@ async function trial(
     columns: m.sourceColumns,
     key: m.key,
     batchSize: batchSize ?? m.options.batchSize,
+    maxBatchBytes: m.options.maxBatchBytes,
     after: null,
   })) {
     sample = batch;

@@ -468,6 +468,7 @@ export async function warmFromTarget(ctx: EngineContext, m: TableMapping, pass: 
     columns: m.targetColumns,
     key: m.key,
     batchSize: ctx.batchSize ?? m.options.batchSize,
+    maxBatchBytes: m.options.maxBatchBytes,
     after: pass.after,
     until: pass.until,
   });

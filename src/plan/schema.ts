@@ -29,9 +29,20 @@ export const warmValues = ['read-through', 'write-through', 'off'] as const;
 /** The largest `batchSize` (in the plan or as `--batch-size`). */
 export const MAX_BATCH_SIZE = 1_000_000;
 
+/**
+ * Bytes a batch may take as read (2 MiB): above a 5,000-row batch of rows up to about 400 bytes, so narrow
+ * rows keep their batches and only wide rows make shorter ones. A run holds a few batches per lane (read
+ * ahead, converted, written, warmed) and their copies, so this bounds its memory (README "Speed and memory").
+ */
+export const DEFAULT_MAX_BATCH_BYTES = 2 * 1024 * 1024;
+
 /** Keys shared by `defaults` and each table; per-table values override `defaults`. */
 const tableOptions = {
   batchSize: positiveInt.max(MAX_BATCH_SIZE).optional(),
+  maxBatchBytes: positiveInt
+    .min(1024)
+    .max(1024 ** 3)
+    .optional(),
   onConflict: z.enum(onConflictValues).optional(),
   verify: z.enum(verifyValues).optional(),
   // `zeroDates: null` is what users write, and YAML reads it as null (not the string): both mean NULL.
@@ -224,6 +235,8 @@ export type PlanCache = NonNullable<Plan['cache']>;
 /** A table entry with `defaults` and the built-in defaults applied. */
 export interface ResolvedTableOptions {
   batchSize: number;
+  /** A batch ends after the row that brings it to this many bytes as read, whatever `batchSize` says. */
+  maxBatchBytes: number;
   onConflict: (typeof onConflictValues)[number];
   verify: (typeof verifyValues)[number];
   zeroDates: 'error' | 'null';
@@ -235,6 +248,7 @@ export function resolveTableOptions(plan: Plan, table: PlanTable): ResolvedTable
   const d = plan.defaults ?? {};
   return {
     batchSize: table.batchSize ?? d.batchSize ?? 5000,
+    maxBatchBytes: table.maxBatchBytes ?? d.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
     onConflict: table.onConflict ?? d.onConflict ?? 'upsert',
     verify: table.verify ?? d.verify ?? 'checksum',
     zeroDates: table.zeroDates ?? d.zeroDates ?? 'error',

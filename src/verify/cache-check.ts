@@ -80,6 +80,7 @@ export class CacheCheck {
       columns: m.sourceColumns,
       key: m.key,
       batchSize: CACHE_CHECK_ROWS,
+      maxBatchBytes: m.options.maxBatchBytes,
       after: null,
     };
     const copyJson = m.key.length > 0 ? copyJsonOf(ctx.source, m, 'source') : null;

@@ -33,12 +33,21 @@ export async function compareKeyedRange(
   const matcher = new KeyedMatcher(check);
   const complete = await readPaired(
     check,
-    { from: m.from, columns: m.sourceColumns, key: m.key, batchSize, after: range.after, until: range.until },
+    {
+      from: m.from,
+      columns: m.sourceColumns,
+      key: m.key,
+      batchSize,
+      maxBatchBytes: m.options.maxBatchBytes,
+      after: range.after,
+      until: range.until,
+    },
     {
       from: { kind: 'table', ref: m.targetRef },
       columns: m.targetColumns,
       key: m.key,
       batchSize,
+      maxBatchBytes: m.options.maxBatchBytes,
       after: range.after,
       until: range.until,
     },

@@ -130,12 +130,20 @@ async function readBoth(
   const { m } = check;
   return readPaired(
     check,
-    { from: m.from, columns: m.sourceColumns, key: [], batchSize: MULTISET_BATCH_ROWS, after: null },
+    {
+      from: m.from,
+      columns: m.sourceColumns,
+      key: [],
+      batchSize: MULTISET_BATCH_ROWS,
+      maxBatchBytes: m.options.maxBatchBytes,
+      after: null,
+    },
     {
       from: { kind: 'table', ref: m.targetRef },
       columns: m.targetColumns,
       key: [],
       batchSize: MULTISET_BATCH_ROWS,
+      maxBatchBytes: m.options.maxBatchBytes,
       after: null,
     },
     {

@@ -28,11 +28,22 @@ export async function readPaired(
   };
   let sNext: Promise<IteratorResult<Row[]>> | null = ask(s);
   let tNext: Promise<IteratorResult<Row[]>> | null = ask(t);
+  const read = { source: 0, target: 0, sourceDone: false, targetDone: false };
   try {
     while (sNext || tNext) {
       const [sStep, tStep]: (IteratorResult<Row[]> | null)[] = await Promise.all([sNext, tNext]);
-      sNext = sStep && !sStep.done ? ask(s) : null;
-      tNext = tStep && !tStep.done ? ask(t) : null;
+      if (sStep) {
+        if (sStep.done) read.sourceDone = true;
+        else read.source += sStep.value.length;
+      }
+      if (tStep) {
+        if (tStep.done) read.targetDone = true;
+        else read.target += tStep.value.length;
+      }
+      // Batches are cut by bytes, so the two sides' batches hold different numbers of rows: the side that
+      // has read more waits, or the rows waiting for their partner would pile up batch after batch.
+      sNext = !read.sourceDone && (read.targetDone || read.source <= read.target) ? ask(s) : null;
+      tNext = !read.targetDone && (read.sourceDone || read.target <= read.source) ? ask(t) : null;
       if (sStep && !sStep.done) await on.source(sStep.value);
       if (tStep && !tStep.done) await on.target(tStep.value);
       if (check.ctx.shouldStop() && (sNext || tNext)) return false;

@@ -2,6 +2,7 @@
 import type { Readable } from 'node:stream';
 import type mysql from 'mysql2/promise';
 import type { Column, Row } from '../../convert/value.js';
+import { byteLimit, PageSizer } from '../batch-bytes.js';
 import type { ReadSpec, RowSource } from '../dialect.js';
 import { encloseChecked } from '../sql-fragment.js';
 import { encoderFor, rowDecoder, selectExpr } from './codec.js';
@@ -69,16 +70,17 @@ export function keysetSql(spec: ReadSpec, after: Row | null): string {
 export async function* readKeysetWire(conn: mysql.Connection, spec: ReadSpec): AsyncGenerator<WireBatch> {
   const decode = rowDecoder(spec.columns) as (raw: (Buffer | null)[]) => Row;
   const core = (conn as unknown as { connection: CoreConnection }).connection;
+  const sizer = new PageSizer(spec);
   let after = spec.after;
   // Pages are alike: each is collected into a buffer a little larger than the last one's rows.
   let hint = 0;
   for (;;) {
-    const wire = await queryWire(core, keysetSql(spec, after), hint);
+    const { rows: wire, cut } = await queryWire(core, keysetSql(sizer.page(), after), hint, sizer.maxBytes);
     if (wire.count === 0) return;
     hint = Math.ceil(wire.data.length * 1.1) + 4096;
     const batch = new WireBatch(wire, spec.columns.length, decode);
     yield batch;
-    if (wire.count < spec.batchSize) return;
+    if (sizer.done(wire.count, wire.data.length, cut)) return;
     after = spec.key.map((i) => batch.last[i] ?? null);
   }
 }
@@ -99,12 +101,16 @@ export async function* readAll(conn: mysql.Connection, spec: ReadSpec): AsyncGen
   const core = (conn as unknown as { connection: { query(o: object): { stream(o: object): Readable } } })
     .connection;
   const stream = core.query({ sql: text, ...RAW }).stream({ highWaterMark: Math.min(spec.batchSize, 1000) });
+  const maxBytes = byteLimit(spec);
   let batch: Row[] = [];
+  let bytes = 0;
   for await (const raw of stream as AsyncIterable<RawRow>) {
+    for (const field of raw) bytes += field === null ? 1 : field.length + 1;
     batch.push(decode(raw));
-    if (batch.length >= spec.batchSize) {
+    if (batch.length >= spec.batchSize || bytes >= maxBytes) {
       yield batch;
       batch = [];
+      bytes = 0;
     }
   }
   if (batch.length) yield batch;

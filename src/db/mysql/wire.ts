@@ -36,12 +36,21 @@ class WireCollector {
   private at = 0;
   private starts = new Int32Array(1024);
   private count = 0;
+  /** Rows dropped after the byte limit was reached. */
+  dropped = 0;
 
-  constructor(hint: number) {
+  constructor(
+    hint: number,
+    private readonly maxBytes: number,
+  ) {
     this.data = Buffer.allocUnsafe(hint > 0 ? hint : FIRST_BYTES);
   }
 
   next(packet: RowPacket): 0 {
+    if (this.at >= this.maxBytes) {
+      this.dropped++;
+      return 0;
+    }
     const length = packet.end - packet.offset;
     if (this.at + length > this.data.length) {
       const grown = Buffer.allocUnsafe(Math.max(this.data.length * 2, this.at + length));
@@ -70,13 +79,21 @@ class WireCollector {
   }
 }
 
-/** Runs `sql` and returns its rows as sent; `hint`: the bytes they are expected to take (0: unknown). */
-export function queryWire(core: CoreConnection, sql: string, hint = 0): Promise<WireRows> {
+/**
+ * Runs `sql` and returns its rows as sent; `hint`: the bytes they are expected to take (0: unknown). Rows
+ * after the one that brings them to `maxBytes` are read and dropped (`cut`): the first row is always kept.
+ */
+export function queryWire(
+  core: CoreConnection,
+  sql: string,
+  hint = 0,
+  maxBytes = Number.POSITIVE_INFINITY,
+): Promise<{ rows: WireRows; cut: boolean }> {
   return new Promise((resolve, reject) => {
-    const collector = new WireCollector(hint);
+    const collector = new WireCollector(hint, maxBytes);
     const query = core.query({ sql, rowsAsArray: true, typeCast: false }, (error) => {
       if (error) reject(error);
-      else resolve(collector.finish());
+      else resolve({ rows: collector.finish(), cut: collector.dropped > 0 });
     });
     // mysql2 sets its parser once the column definitions are in; this one is used instead.
     Object.defineProperty(query, '_rowParser', {

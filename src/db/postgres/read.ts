@@ -3,6 +3,7 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import QueryStream from 'pg-query-stream';
 import type { Column, Row, Value } from '../../convert/value.js';
+import { byteLimit, PageSizer } from '../batch-bytes.js';
 import type { Batch, CopyText, ReadSpec, RowSource } from '../dialect.js';
 import { encloseChecked } from '../sql-fragment.js';
 import { type Decoder, decoderFor, identity, paramOf } from './codec.js';
@@ -83,6 +84,42 @@ export async function copyOut(client: pg.Client, sql: string): Promise<Buffer> {
 }
 
 /**
+ * One COPY … TO STDOUT's output up to the line that brings it to `maxBytes` (the first line is always
+ * kept). `cut`: lines after that were dropped. They are read to the end of the output and dropped as they
+ * come (a COPY cannot be stopped half-way with the connection kept), so memory stays near `maxBytes`.
+ */
+export async function copyOutUpTo(
+  client: pg.Client,
+  sql: string,
+  maxBytes: number,
+): Promise<{ text: Buffer; cut: boolean }> {
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  let full = false;
+  let cut = false;
+  for await (const chunk of client.query(copyTo(sql)) as AsyncIterable<Buffer>) {
+    if (full) {
+      cut ||= chunk.length > 0;
+      continue;
+    }
+    if (kept + chunk.length >= maxBytes) {
+      // The end of the line holding the limit's last byte.
+      const nl = chunk.indexOf(NEWLINE, Math.max(0, maxBytes - 1 - kept));
+      if (nl >= 0) {
+        full = true;
+        cut = nl + 1 < chunk.length;
+        chunks.push(cut ? chunk.subarray(0, nl + 1) : chunk);
+        kept += nl + 1;
+        continue;
+      }
+    }
+    chunks.push(chunk);
+    kept += chunk.length;
+  }
+  return { text: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, kept), cut };
+}
+
+/**
  * One COPY … TO STDOUT's output compared with `expected` as it arrives: null when it is exactly
  * `expected` (no copy of it is made), else the whole output.
  */
@@ -121,14 +158,15 @@ export async function* readKeysetText(client: pg.Client, spec: ReadSpec): AsyncG
   const width = spec.columns.length;
   const types = typeSignature(spec.columns);
   const until = spec.until ? spec.until.map(literalOf) : null;
+  const sizer = new PageSizer(spec);
   let after = spec.after;
   for (;;) {
-    const sql = pageSql(spec, after ? after.map(literalOf) : null, until);
-    const text = await copyOut(client, `COPY (${sql}) TO STDOUT`);
+    const sql = pageSql(sizer.page(), after ? after.map(literalOf) : null, until);
+    const { text, cut } = await copyOutUpTo(client, `COPY (${sql}) TO STDOUT`, sizer.maxBytes);
     if (text.length === 0) return;
     const batch = new CopyBatch(text, types, width, decode);
     yield batch;
-    if (batch.count < spec.batchSize) return;
+    if (sizer.done(batch.count, text.length, cut)) return;
     after = spec.key.map((i) => batch.last[i] ?? null);
   }
 }
@@ -198,19 +236,35 @@ export function typeSignature(columns: readonly Column[]): string {
   return columns.map((c) => `${c.kind}:${c.dbType.toLowerCase()}`).join('\n');
 }
 
+/** Rows a key-less read's cursor fetches at a time. */
+const KEYLESS_FETCH_ROWS = 500;
+
+/** About the bytes of a row as the driver gave it (its text fields' lengths). */
+function textBytes(raw: (string | null)[]): number {
+  let n = raw.length;
+  for (const v of raw) if (v !== null) n += v.length;
+  return n;
+}
+
 /** A key-less source: one pass with a server-side cursor, batch by batch (memory bounded by the batch). */
 export async function* readAll(client: pg.Client, spec: ReadSpec): AsyncGenerator<Row[]> {
   const { sql, where } = fromClause(spec.from);
   const text = `SELECT ${columnList(spec.columns.map((c) => c.name))} FROM ${sql}${where ? ` WHERE ${where}` : ''}`;
   const decode = rowDecoder(spec.columns);
-  const stream = client.query(new QueryStream(text, [], { batchSize: spec.batchSize, rowMode: 'array' }));
+  const maxBytes = byteLimit(spec);
+  // The cursor's fetches are kept small: a fetch is held whole, whatever its rows' width.
+  const fetch = Math.min(spec.batchSize, KEYLESS_FETCH_ROWS);
+  const stream = client.query(new QueryStream(text, [], { batchSize: fetch, rowMode: 'array' }));
   let batch: Row[] = [];
+  let bytes = 0;
   try {
     for await (const raw of stream as AsyncIterable<(string | null)[]>) {
+      bytes += textBytes(raw);
       batch.push(decode(raw));
-      if (batch.length >= spec.batchSize) {
+      if (batch.length >= spec.batchSize || bytes >= maxBytes) {
         yield batch;
         batch = [];
+        bytes = 0;
       }
     }
     if (batch.length) yield batch;

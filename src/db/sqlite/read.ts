@@ -1,6 +1,7 @@
 /** Reading rows: keyset pagination on the key, one pass for a key-less source, and look-ups by key. */
 import type { Column, Row } from '../../convert/value.js';
 import { DataError } from '../../errors.js';
+import { byteLimit } from '../batch-bytes.js';
 import { formatTableRef, type ReadSpec, type RowSource } from '../dialect.js';
 import { encloseChecked } from '../sql-fragment.js';
 import { type Decoder, decoderFor, encoderFor, type Param, type Raw, StorageMismatch } from './codec.js';
@@ -97,16 +98,45 @@ export async function* readKeyset(db: Db, spec: ReadSpec): AsyncGenerator<Row[]>
   const decode = rowDecoder(spec.columns, spec.key, label);
   const encodeKey = keyEncoder(spec.columns, spec.key);
   const until = spec.until ? encodeKey(spec.until) : [];
+  const maxBytes = byteLimit(spec);
   let after: Param[] | null = spec.after ? encodeKey(spec.after) : null;
   for (;;) {
-    const raw = (after ? next.all(...after, ...until) : first.all(...until)) as Raw[][];
+    const page = (after ? next.iterate(...after, ...until) : first.iterate(...until)) as IterableIterator<
+      Raw[]
+    >;
+    const raw = takeUpTo(page, maxBytes);
     if (raw.length === 0) return;
     checkKeys(raw, spec, label);
     yield raw.map(decode);
-    if (raw.length < spec.batchSize) return;
+    if (raw.length < spec.batchSize && !raw.cut) return;
     const last = raw[raw.length - 1]!;
     after = spec.key.map((i) => (last[i] ?? null) as Param);
   }
+}
+
+/**
+ * A page's rows up to the one that brings them to `maxBytes` (the first always); `cut` when rows were left
+ * (leaving the loop resets the statement: they are never read).
+ */
+function takeUpTo(page: IterableIterator<Raw[]>, maxBytes: number): Raw[][] & { cut?: boolean } {
+  const rows: Raw[][] & { cut?: boolean } = [];
+  let bytes = 0;
+  for (const row of page) {
+    if (bytes >= maxBytes) {
+      rows.cut = true;
+      break;
+    }
+    rows.push(row);
+    bytes += cellBytes(row);
+  }
+  return rows;
+}
+
+/** About the bytes of a row's cells (text length, blob length, 8 for a number). */
+function cellBytes(row: Raw[]): number {
+  let n = 0;
+  for (const v of row) n += typeof v === 'string' || Buffer.isBuffer(v) ? v.length + 1 : 9;
+  return n;
 }
 
 /** SQLite allows NULL in a rowid table's PRIMARY KEY columns; such a row cannot be paged past. */
@@ -129,12 +159,16 @@ export async function* readAll(db: Db, spec: ReadSpec): AsyncGenerator<Row[]> {
   const { sql, where } = fromClause(spec.from);
   const text = `SELECT ${columnList(spec.columns.map((c) => c.name))} FROM ${sql}${where ? ` WHERE ${where}` : ''}`;
   const decode = rowDecoder(spec.columns, [], sourceLabel(spec.from));
+  const maxBytes = byteLimit(spec);
   let batch: Row[] = [];
+  let bytes = 0;
   for (const raw of db.prepare(text).raw(true).iterate() as IterableIterator<Raw[]>) {
+    bytes += cellBytes(raw);
     batch.push(decode(raw));
-    if (batch.length >= spec.batchSize) {
+    if (batch.length >= spec.batchSize || bytes >= maxBytes) {
       yield batch;
       batch = [];
+      bytes = 0;
     }
   }
   if (batch.length) yield batch;
