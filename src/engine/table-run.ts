@@ -9,6 +9,7 @@ import type { Row } from '../convert/value.js';
 import { transcoderFor } from '../db/bridge/mysql-to-postgres.js';
 import {
   type Batch,
+  type BatchResult,
   type CheckpointUpdate,
   type ChunkState,
   type ReadSpec,
@@ -166,6 +167,7 @@ function readSpec(ctx: EngineContext, m: TableMapping, after: Row | null, until:
     columns: m.sourceColumns,
     key: m.key,
     batchSize: ctx.batchSize ?? m.options.batchSize,
+    maxBatchBytes: m.options.maxBatchBytes,
     after,
     until,
   };
@@ -287,18 +289,47 @@ async function copyKeyed(
     }
     return { read: read.count, batch, skipped, last: encodeKey(keyOf(read.last!, m.key)), packed };
   };
-  try {
-    let next = it.next();
-    next.catch(() => undefined);
-    const first = await next;
+  let next = it.next();
+  next.catch(() => undefined);
+  /**
+   * The next batch read, converted and packed, with the one after it asked for (read meanwhile); null at
+   * the end. Its own frame: no batch stays referenced from the loop's once it is done with.
+   */
+  const readNext = async (): Promise<Prepared | null> => {
+    const step = await next;
     timer.mark('wait-read');
-    let current: Prepared | null = null;
-    if (first.done) finished = true;
-    else {
-      next = it.next();
-      next.catch(() => undefined);
-      current = prepare(first.value);
+    if (step.done) {
+      finished = true;
+      return null;
     }
+    next = it.next();
+    next.catch(() => undefined);
+    return prepare(step.value);
+  };
+  /** Waits for a batch's write, counts it and compares its read-back; what the warming needs of it. */
+  const settle = async (batch: Batch, writing: Promise<BatchResult>): Promise<Committed | null> => {
+    const result = await writing;
+    timer.mark('write');
+    counts.written += result.written;
+    let committed: Committed | null = null;
+    if (verify && result.identical) {
+      counts.verified += batch.count;
+      committed = { rows: [], differing: new Set() };
+    } else if (verify && result.readBack) {
+      const differing = new Set<number>();
+      const rows = batch.rows();
+      const bad = compareRows(m, rows, result.readBack, differing);
+      // The target's rows are kept for the warming only when some differ (they are then what is cached).
+      committed = { rows: differing.size > 0 ? result.readBack : [], differing };
+      for (const mismatch of bad) ctx.recordMismatch(mismatch);
+      counts.verified += rows.length - bad.length;
+      counts.mismatches += bad.length;
+    }
+    timer.mark('compare');
+    return committed;
+  };
+  try {
+    let current = await readNext();
     // Batch n is written while batch n+1 is read, converted and packed, and batch n-1 warmed.
     while (current) {
       last = current.last;
@@ -314,43 +345,18 @@ async function copyKeyed(
       // Once a stop is asked for, nothing more is read: the batch being written is the last one.
       if (!ctx.shouldStop()) {
         try {
-          const step = await next;
-          timer.mark('wait-read');
-          if (step.done) finished = true;
-          else {
-            next = it.next();
-            next.catch(() => undefined);
-            upcoming = prepare(step.value);
-          }
+          upcoming = await readNext();
         } catch (error) {
           // Reported once the batch being written is committed.
           upcomingError = error;
         }
       }
-      const result = await writing;
-      timer.mark('write');
-      const { batch } = current;
-      counts.written += result.written;
-      let committed: Committed | null = null;
-      if (verify && result.identical) {
-        counts.verified += batch.count;
-        committed = { rows: [], differing: new Set() };
-      } else if (verify && result.readBack) {
-        const differing = new Set<number>();
-        const rows = batch.rows();
-        const bad = compareRows(m, rows, result.readBack, differing);
-        // The target's rows are kept for the warming only when some differ (they are then what is cached).
-        committed = { rows: differing.size > 0 ? result.readBack : [], differing };
-        for (const mismatch of bad) ctx.recordMismatch(mismatch);
-        counts.verified += rows.length - bad.length;
-        counts.mismatches += bad.length;
-      }
-      timer.mark('compare');
+      const committed = await settle(current.batch, writing);
       if (warming) warmedThrough = await warming;
       timer.mark('wait-warm');
       if (ctx.cache && m.cache) {
         const batchLast = last;
-        warming = warmRows(ctx, m, batch, counts, { committed, packed: current.packed }).then(
+        warming = warmRows(ctx, m, current.batch, counts, { committed, packed: current.packed }).then(
           () => batchLast,
         );
         warming.catch(() => undefined);
