@@ -9,9 +9,12 @@ import type { ServerCpu } from './cpu.js';
 import type { Dataset } from './dataset.js';
 import { type ChildResult, expectSuccess, startMeasured, timed } from './measure.js';
 import { countSampleKeys, deleteOrderKeys } from './memcached-keys.js';
+import { prepareMysqlWide, preparePgWide } from './wide.js';
 
 export interface BenchContext {
   rows: number;
+  /** Rows of the wide cases' table (bench/wide.ts). */
+  wideRows: number;
   dataset: Dataset;
   memcached: string[];
   /** The CLI's entry point (main.js of the build under test). */
@@ -61,6 +64,8 @@ export interface BenchCase {
   unavailable?: () => string | null;
   /** True for the cases that run `migrate` (their RSS counts for the ≤ 200 MB target). */
   migrate?: boolean;
+  /** Rows the case moves when not `--rows`. */
+  rows?: (ctx: BenchContext) => number;
   run(ctx: BenchContext, rep: number): Promise<Measurement>;
 }
 
@@ -383,6 +388,55 @@ function verifyCase(id: string, num: string, label: string, extra: string[]): Be
   };
 }
 
+// ----------------------------------------------------------------------------------------- wide rows
+
+/**
+ * `--wide-rows` rows of 20 KB copied with the plan's defaults (batch size, maxBatchBytes, per-batch check;
+ * no cache: 6 GB of values would only evict other keys): memory must stay bounded by a batch's bytes.
+ */
+function wideCase(id: string, num: string, label: string, mysqlSource: boolean): BenchCase {
+  return {
+    id,
+    num,
+    label,
+    mysql: mysqlSource,
+    migrate: true,
+    rows: (ctx) => ctx.wideRows,
+    async run(ctx, rep) {
+      if (mysqlSource) await prepareMysqlWide(ctx.dataset.mysqlUrl, ctx.wideRows, ctx.log);
+      else await preparePgWide(ctx.dataset.pgUrl, ctx.wideRows, ctx.log);
+      const target = `dst.wide_${id.replaceAll('-', '_')}`;
+      await ctx.dataset.pgQuery(`DROP TABLE IF EXISTS ${target}`);
+      await ctx.dataset.pgQuery(
+        `CREATE TABLE ${target} (id bigint PRIMARY KEY, qty int NOT NULL, body text NOT NULL)`,
+      );
+      const plan = writePlanFile(
+        ctx,
+        `${id}-${rep}`,
+        `version: 1
+name: bench-${id}
+source:
+  url: ${mysqlSource ? ctx.dataset.mysqlUrl : ctx.dataset.pgUrl}
+target:
+  url: ${ctx.dataset.pgUrl}
+tables:
+  - source: ${mysqlSource ? 'wide' : 'src.wide'}
+    target: ${target}
+`,
+      );
+      await ctx.dataset.pgQuery('CHECKPOINT');
+      const label = `migrate run (${id})`;
+      const { m, summary } = await runCli(ctx, ['run', plan, '--restart', ...ctx.cliArgs], label);
+      expectCounts(label, summary, ctx.wideRows, ['written', 'verified']);
+      const n = await ctx.dataset.count(target);
+      if (n !== ctx.wideRows)
+        throw new Error(`${label}: ${target} holds ${n} rows, expected ${ctx.wideRows}`);
+      await ctx.dataset.pgQuery(`DROP TABLE ${target}`);
+      return m;
+    },
+  };
+}
+
 // ----------------------------------------------------------------------------------------- pgloader
 
 function pgloaderUrl(url: string): string {
@@ -438,4 +492,6 @@ export const CASES: readonly BenchCase[] = [
   verifyCase('verify-no-cache', '6b', 'migrate verify --no-cache', ['--no-cache']),
   pgloaderCase('pgloader-pg', '7a', 'pgloader pg→pg', false),
   pgloaderCase('pgloader-mysql', '7b', 'pgloader mysql→pg', true),
+  wideCase('wide-pg', '8a', 'migrate pg→pg, 20 KB rows, defaults (checksum, no cache)', false),
+  wideCase('wide-mysql', '8b', 'migrate mysql→pg, 20 KB rows, defaults (same)', true),
 ];

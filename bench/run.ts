@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the speed and memory benchmark of issue 10 (not part of `npm test`).
  *
- *   npm run bench -- [--rows 1000000] [--cases 1,2,full-pg,...] [--repeat 3] [--keep] [--json]
+ *   npm run bench -- [--rows 1000000] [--wide-rows 300000] [--cases 1,2,full-pg,...] [--repeat 3] [--keep] [--json]
  *                    [--profile] [--cli bin/migrate.js] [--cli-args "--workers 2"]
  *
  * Generates `orders` (N rows) in PostgreSQL and MariaDB (bench/dataset.ts), then measures each case
@@ -10,7 +10,8 @@
  * baseline, peak RSS (/usr/bin/time -v) and the issue's targets with pass/fail.
  *
  * Cases (ids or numbers for --cases): 1 psql-copy, 2 baseline, 3 copy-only, 4 full-pg, 5 full-mysql,
- * 6 verify, 6b verify-no-cache, 7 = 7a pgloader-pg + 7b pgloader-mysql (skipped when pgloader is missing).
+ * 6 verify, 6b verify-no-cache, 7 = 7a pgloader-pg + 7b pgloader-mysql (skipped when pgloader is missing),
+ * 8 = 8a wide-pg + 8b wide-mysql: `--wide-rows` rows of 20 KB (bench/wide.ts), default settings.
  *
  * The CLI under test is a snapshot of bin/ and dist/ taken at start (others may rebuild dist/ meanwhile),
  * unless --cli names one; it is started as users start it (bin/migrate.js, which picks Node's heap flags).
@@ -45,6 +46,7 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     cli: { type: 'string' },
     'cli-args': { type: 'string', default: '' },
+    'wide-rows': { type: 'string', default: '300000' },
   },
 });
 
@@ -62,10 +64,10 @@ function selectCases(spec: string): BenchCase[] {
   if (spec === 'all') return [...CASES];
   const wanted = spec.split(',').map((s) => s.trim().toLowerCase());
   const picked = CASES.filter((c) =>
-    wanted.some((w) => w === c.id || w === c.num || (w === '7' && c.num.startsWith('7'))),
+    wanted.some((w) => w === c.id || w === c.num || (/^[78]$/.test(w) && c.num.startsWith(w))),
   );
   const unknown = wanted.filter(
-    (w) => !CASES.some((c) => w === c.id || w === c.num || (w === '7' && c.num.startsWith('7'))),
+    (w) => !CASES.some((c) => w === c.id || w === c.num || (/^[78]$/.test(w) && c.num.startsWith(w))),
   );
   if (unknown.length) {
     throw new Error(
@@ -131,6 +133,7 @@ async function measureCases(ctx: BenchContext, cases: BenchCase[], repeat: numbe
     num: c.num,
     label: c.label,
     migrate: Boolean(c.migrate),
+    ...(c.rows ? { rows: c.rows(ctx) } : {}),
     runs: [],
     skipped: c.unavailable?.() ?? undefined,
   }));
@@ -143,7 +146,7 @@ async function measureCases(ctx: BenchContext, cases: BenchCase[], repeat: numbe
         r.runs.push(m);
         log(
           `(${c.num}) ${c.id} rep ${rep}/${repeat}: ${m.seconds.toFixed(2)} s, ` +
-            `${Math.round(ctx.rows / m.seconds).toLocaleString('en-US')} rows/s, ${m.rssMb.toFixed(0)} MB` +
+            `${Math.round((r.rows ?? ctx.rows) / m.seconds).toLocaleString('en-US')} rows/s, ${m.rssMb.toFixed(0)} MB` +
             `${m.reportedSeconds !== undefined ? ` (migrate's own summary: ${m.reportedSeconds.toFixed(2)} s)` : ''}` +
             `${m.note ? `, ${m.note}` : ''}  [load ${loadavg()}]`,
         );
@@ -176,6 +179,7 @@ async function profileRun(ctx: BenchContext, runDir: string): Promise<void> {
 
 async function main(): Promise<void> {
   const rows = positive('rows', args.rows);
+  const wideRows = positive('wide-rows', args['wide-rows']);
   const repeat = positive('repeat', args.repeat);
   const cases = args.profile ? CASES.filter((c) => c.id === 'full-pg') : selectCases(args.cases);
   if (!haveTime()) throw new Error(`${TIME_BIN} is missing: apt-get install -y time`);
@@ -203,6 +207,7 @@ async function main(): Promise<void> {
     dataset = await prepareDataset(srv, rows, { mysql: needsMysql, log });
     ctx = {
       rows,
+      wideRows,
       dataset,
       memcached: srv.memcached,
       cli,
