@@ -24,6 +24,7 @@ export async function checkKeySample(source: Dialect, m: TableMapping): Promise<
     columns: m.sourceColumns,
     key: m.key,
     batchSize: Math.min(KEY_SAMPLE_ROWS, m.options.batchSize),
+    maxBatchBytes: m.options.maxBatchBytes,
     after: null,
   })) {
     sample = batch;

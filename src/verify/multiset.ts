@@ -105,6 +105,7 @@ async function wholeTableCounts(
     columns: m.sourceColumns,
     key: [],
     batchSize: MULTISET_BATCH_ROWS,
+    maxBatchBytes: m.options.maxBatchBytes,
     after: null,
   };
   for await (const raw of check.ctx.source.readBatches(spec)) {
