@@ -31,14 +31,19 @@ function spec(columns: ReadSpec['columns'], table: string): ReadSpec {
   };
 }
 
-/** Every batch's rows but its last are under the limit; the batches give ids 1..n once, in order. */
-function expectCut(batches: Row[][], width: (row: Row) => number, n: number): void {
+/**
+ * Every batch's rows but its last are under the limit; the batches give ids 1..n once (in order, unless
+ * `anyOrder`: a key-less read).
+ */
+function expectCut(batches: Row[][], width: (row: Row) => number, n: number, anyOrder = false): void {
   expect(batches.length).toBeGreaterThan(10);
   for (const batch of batches) {
     const before = batch.slice(0, -1).reduce((sum, row) => sum + width(row), 0);
     expect(before).toBeLessThan(MAX);
   }
-  expect(batches.flat().map((row) => Number(row[0]))).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+  const ids = batches.flat().map((row) => Number(row[0]));
+  if (anyOrder) ids.sort((a, b) => a - b);
+  expect(ids).toEqual(Array.from({ length: n }, (_, i) => i + 1));
 }
 
 describe('reads bounded by bytes', () => {
@@ -59,7 +64,7 @@ describe('reads bounded by bytes', () => {
     expect((await db.client.query('SELECT 1 AS x')).rows).toEqual([{ x: 1 }]);
   });
 
-  it('PostgreSQL keyset batches stop at the row that reaches maxBatchBytes', async () => {
+  it('PostgreSQL keyset and key-less batches stop at the row that reaches maxBatchBytes', async () => {
     const { dialect } = await setup('pg read bytes', PG_ROWS);
     const info = await dialect.describeTable({ schema: null, name: 'w' });
     const batches: Row[][] = [];
@@ -69,9 +74,14 @@ describe('reads bounded by bytes', () => {
     const plain: Row[][] = [];
     for await (const rows of dialect.readBatches(spec(info!.columns, 'w'))) plain.push(rows);
     expect(plain).toEqual(batches);
+    // A key-less read (one cursor pass) cuts its batches by bytes too.
+    const keyless: Row[][] = [];
+    for await (const rows of dialect.readBatches({ ...spec(info!.columns, 'w'), key: [] }))
+      keyless.push(rows);
+    expectCut(keyless, (row) => String(row[0]).length + String(row[1]).length + 2, 1000, true);
   });
 
-  it('MariaDB keyset batches stop at the row that reaches maxBatchBytes', async () => {
+  it('MariaDB keyset and key-less batches stop at the row that reaches maxBatchBytes', async () => {
     const db = await mysqlDb('mysql read bytes');
     await db.conn.query('CREATE TABLE w (id int PRIMARY KEY, pad mediumtext NOT NULL)');
     await db.conn.query(
@@ -85,6 +95,10 @@ describe('reads bounded by bytes', () => {
       for await (const rows of dialect.readBatches(spec(info!.columns, 'w'))) batches.push(rows);
       // A wire row: a length byte and the id's digits, a 1-3 byte length and the pad.
       expectCut(batches, (row) => String(row[0]).length + String(row[1]).length + 2, 1000);
+      const keyless: Row[][] = [];
+      for await (const rows of dialect.readBatches({ ...spec(info!.columns, 'w'), key: [] }))
+        keyless.push(rows);
+      expectCut(keyless, (row) => String(row[0]).length + String(row[1]).length + 2, 1000, true);
     } finally {
       await dialect.close();
     }
