@@ -699,7 +699,7 @@ function describe(value: unknown, path: PlanPath, source: PlanSource, env: Inter
 
 function kindOf(value: unknown): string {
   if (value === undefined) return 'nothing';
-  if (value === null) return 'an empty value';
+  if (value === null) return 'no value (YAML null: empty, `null` or `~`)';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a map';
   if (typeof value === 'string') return 'a string';

@@ -309,6 +309,11 @@ describe('YAML forms users write', () => {
       parsePlan(VALID.replace('tables:', 'defaults: { zeroDates: nul }\ntables:'), 'p.yaml', ENV),
     );
     expect(allText(issues)).toMatch(/defaults\.zeroDates: expected one of: error, null/);
+    // Another enum written as null says what YAML made of it, not "an empty value".
+    const nullIssues = issuesOf(() =>
+      parsePlan(VALID.replace('tables:', 'defaults: { onConflict: null }\ntables:'), 'p.yaml', ENV),
+    );
+    expect(allText(nullIssues)).toMatch(/defaults\.onConflict: .*found no value \(YAML null/);
   });
 });
 
