@@ -1,24 +1,13 @@
 // Leases through the CLI (issue 20, items 7 and the doubtful idle second process), on SQLite: `--restart`
 // right after a `kill -9` takes the dead run's lease over as `run` does; a second process that finds every
 // chunk held exits 0 and names the live run that holds them.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli, startCli } from '../helpers/cli.js';
 import { batchesSeen, sqliteOrdersPlan } from '../helpers/sqlite-orders.js';
+import { tempDirs } from '../helpers/temp-dir.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cache-migrate-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const tempDir = tempDirs();
 
 describe('leases', () => {
   it('--restart right after a kill -9 of a run takes its lease over at once, as run does', async () => {

@@ -1,22 +1,11 @@
 // Numeric flags (issue 20, item 11): decimal digits only, in the plan's range; anything else exits 2 and
 // names the flag and the value, before any connection.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { sqliteOrdersPlan } from '../helpers/sqlite-orders.js';
+import { tempDirs } from '../helpers/temp-dir.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cache-migrate-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const tempDir = tempDirs();
 
 describe('numeric flags', () => {
   it.each([

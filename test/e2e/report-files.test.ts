@@ -1,32 +1,14 @@
 // Report files (issue 20, item 3): created without following symlinks, mode 0600, put in place by a
 // rename once complete. A symlink where a report goes is replaced, never written through.
-import {
-  lstatSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { sqliteOrdersPlan } from '../helpers/sqlite-orders.js';
+import { tempDirs } from '../helpers/temp-dir.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cache-migrate-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const tempDir = tempDirs();
 
 describe('report files', () => {
   it('verify replaces a symlink named like its report instead of writing through it; the report is 0600', async () => {

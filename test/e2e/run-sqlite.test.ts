@@ -2,24 +2,14 @@
 // SQLite can hold (64-bit integers beyond 2^53, unicode and control characters, all 256 byte values, NULL vs
 // empty), checked independently by reading the target back with `pg` / better-sqlite3.
 // (SQLite -> MySQL is added with the MySQL dialect.)
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, startCli, writePlan } from '../helpers/cli.js';
 import { createPgDatabase, type PgTestDatabase } from '../helpers/databases.js';
+import { tempDirs } from '../helpers/temp-dir.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'run-sqlite-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const tempDir = tempDirs('run-sqlite-');
 
 const SQLITE_SCHEMA = `
   CREATE TABLE things (id INTEGER PRIMARY KEY, big INTEGER, txt TEXT, data BLOB, price DECIMAL(12,2), ratio REAL,
