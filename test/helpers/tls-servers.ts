@@ -4,7 +4,7 @@
 // are used; otherwise a private pair is started from a temporary folder with the same script on free ports,
 // so the shared servers are never restarted.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -22,8 +22,18 @@ export interface TlsServers {
   stop(): void;
 }
 
+/**
+ * The TLS folder of this checkout's own servers (`bash scripts/services.sh start`, then `npm test` without
+ * `services.sh env`), when both run with TLS and the tests use the default servers.
+ */
+function defaultTlsDir(): string | undefined {
+  if (process.env.TEST_PG_URL?.trim() || process.env.TEST_MYSQL_URL?.trim()) return undefined;
+  const dir = resolve(dirname(SCRIPT), '../.services/tls');
+  return existsSync(join(dir, '.postgres-on')) && existsSync(join(dir, '.mariadb-on')) ? dir : undefined;
+}
+
 export async function startTlsServers(): Promise<TlsServers> {
-  const shared = process.env.TEST_TLS_DIR?.trim();
+  const shared = process.env.TEST_TLS_DIR?.trim() || defaultTlsDir();
   if (shared) return servers(shared, testServers.pgUrl, testServers.mysqlUrl, () => undefined);
   const state = mkdtempSync(join(tmpdir(), 'cm-tls-'));
   chmodSync(state, 0o755); // the postgres OS user must reach its data folder inside
