@@ -2,14 +2,11 @@
  * What the engine needs of a cache cluster. `memcached.ts` implements it over memjs; the engine never imports
  * memjs. Keys here are final (prefix applied, length-checked); values are bytes.
  */
+
+import type { CacheEntry } from './entry.js';
 import type { PackedEntries } from './entry-pack.js';
 
-export interface CacheEntry {
-  key: string;
-  value: Buffer;
-  /** Seconds; 0 = no expiry. */
-  ttl: number;
-}
+export type { CacheEntry };
 
 export interface GetResult {
   /** Keys found, with their values. */

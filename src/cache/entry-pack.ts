@@ -5,7 +5,7 @@
  *
  * Layout per entry: key bytes (u32), value bytes (u32), ttl (f64: any number the caller gave), key (UTF-8), value.
  */
-import type { CacheEntry } from './cache.js';
+import type { CacheEntry } from './entry.js';
 
 const ENTRY_HEADER = 16;
 const FIRST_BYTES = 64 * 1024;

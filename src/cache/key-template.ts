@@ -1,8 +1,7 @@
 /**
  * Cache keys: `prefix + template`, the template's `{column}` placeholders filled with the canonical text of
  * the row's values. Compiled once per table into a function the row loop calls.
- * Template syntax: `{name}` is a placeholder; `{{` and `}}` are a literal `{` and `}`; any other brace is an
- * error (`templateProblem`), as is a template with no placeholder or two placeholders with nothing between.
+ * The template's syntax is the plan's (plan/key-template-syntax.ts).
  * memcached refuses keys over 250 bytes and keys with whitespace or control characters: such a key is
  * skipped for the cache (the row is still migrated), or with `longKeys: hash` replaced by
  * `prefix + "sha1:" + hex(sha1(rendered template))`.
@@ -10,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalizer } from '../convert/canonical.js';
 import type { Column, Row, Value } from '../convert/value.js';
+import { parseTemplate } from '../plan/key-template-syntax.js';
 
 export const MAX_KEY_BYTES = 250;
 
@@ -23,80 +23,6 @@ const SKIP_NULL: KeySkip = { skip: 'key-has-null' };
 
 export type KeyRenderer = (row: Row) => string | KeySkip;
 
-/** A parsed template: `literals[i]` comes before `columns[i]`; `literals` has one more item (the tail). */
-export interface ParsedTemplate {
-  literals: string[];
-  columns: string[];
-}
-
-class TemplateSyntaxError extends Error {}
-
-/** Parses a template; throws a TemplateSyntaxError naming the character where it goes wrong. */
-function parse(template: string): ParsedTemplate {
-  const literals: string[] = [];
-  const columns: string[] = [];
-  let literal = '';
-  for (let i = 0; i < template.length; ) {
-    const c = template[i]!;
-    const next = template[i + 1];
-    if ((c === '{' || c === '}') && next === c) {
-      literal += c;
-      i += 2;
-    } else if (c === '}') {
-      throw new TemplateSyntaxError(
-        `\`}\` at character ${i + 1} closes nothing (write \`}}\` for a literal \`}\`)`,
-      );
-    } else if (c === '{') {
-      const end = template.slice(i + 1).search(/[{}]/);
-      const close = end < 0 ? -1 : i + 1 + end;
-      if (close < 0 || template[close] !== '}') {
-        throw new TemplateSyntaxError(
-          `\`{\` at character ${i + 1} is not closed by \`}\` (write \`{{\` for a literal \`{\`)`,
-        );
-      }
-      if (close === i + 1) throw new TemplateSyntaxError(`\`{}\` at character ${i + 1} names no column`);
-      literals.push(literal);
-      columns.push(template.slice(i + 1, close));
-      literal = '';
-      i = close + 1;
-    } else {
-      literal += c;
-      i++;
-    }
-  }
-  literals.push(literal);
-  return { literals, columns };
-}
-
-/**
- * What makes a template able to render one key for two distinct rows by its shape alone, or undefined.
- * (Whether its columns identify a row is for the databases to say: see `engine/mapping.ts`.)
- */
-export function templateProblem(template: string): string | undefined {
-  let parsed: ParsedTemplate;
-  try {
-    parsed = parse(template);
-  } catch (error) {
-    if (error instanceof TemplateSyntaxError) return `unbalanced brace: ${error.message}`;
-    throw error;
-  }
-  if (parsed.columns.length === 0) {
-    return 'the template has no {column} placeholder, so every row gets the same key: reference the key columns, e.g. "order:{id}"';
-  }
-  for (let i = 1; i < parsed.columns.length; i++) {
-    if (parsed.literals[i] === '') {
-      const [a, b] = [parsed.columns[i - 1], parsed.columns[i]];
-      return `{${a}}{${b}} has nothing between the placeholders, so ("1", "23") and ("12", "3") render the same key: put a separator between them, e.g. "{${a}}:{${b}}"`;
-    }
-  }
-  return undefined;
-}
-
-/** The `{name}` placeholders of a template, in order (a name may repeat). */
-export function templateColumns(template: string): string[] {
-  return parse(template).columns;
-}
-
 // Space, control characters (C0, DEL, C1) and the Unicode line/paragraph separators.
 const BAD_KEY_CHAR = /[\s\x00-\x1f\x7f-\x9f]/;
 
@@ -106,7 +32,7 @@ export function compileKeyTemplate(
   columns: readonly Column[],
   longKeys: 'skip' | 'hash',
 ): KeyRenderer {
-  const parsed = parse(template);
+  const parsed = parseTemplate(template);
   const literals = parsed.literals;
   const slots = parsed.columns.map((name) => {
     const index = columns.findIndex((c) => c.name === name);
@@ -160,7 +86,7 @@ export function compileKeyBytes(
   prefix: string,
   columns: readonly Column[],
 ): KeyBytesRenderer | null {
-  const parsed = parse(template);
+  const parsed = parseTemplate(template);
   const slots: number[] = [];
   for (const name of parsed.columns) {
     const index = columns.findIndex((c) => c.name === name);

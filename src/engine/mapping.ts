@@ -9,7 +9,6 @@ import {
   compileKeyTemplate,
   type KeyBytesRenderer,
   type KeyRenderer,
-  templateColumns,
 } from '../cache/key-template.js';
 import { type Converter, converterFor, isIdentity } from '../convert/convert.js';
 import { rowEquality } from '../convert/row-equal.js';
@@ -19,6 +18,7 @@ import type { Dialect, RowSource, TableInfo, TableRef } from '../db/dialect.js';
 import { formatTableRef, parseTableRef } from '../db/dialect.js';
 import { mapColumns, TypeMapError } from '../db/type-map.js';
 import { NotYetError, RuntimeError, renderPlanPath, SchemaError, type SchemaProblem } from '../errors.js';
+import { templateColumns } from '../plan/key-template-syntax.js';
 import { type Plan, type ResolvedTableOptions, resolveTableOptions, targetName } from '../plan/schema.js';
 import { emptyCounts, type TableCounts } from './events.js';
 

@@ -19,6 +19,7 @@ import {
   type WriteSpec,
 } from '../db/dialect.js';
 import { SchemaError } from '../errors.js';
+import { StageTimer } from '../timing.js';
 import { compareRows } from './compare.js';
 import type { EngineContext } from './context.js';
 import { convertRows } from './convert-rows.js';
@@ -26,7 +27,6 @@ import { emptyCounts, type TableCounts } from './events.js';
 import { decodeKey, encodeKey, keyOf } from './key-codec.js';
 import type { TableMapping } from './mapping.js';
 import { ownerIsDead } from './owner.js';
-import { StageTimer } from './timing.js';
 import {
   type Committed,
   copyJsonOf,

@@ -3,9 +3,7 @@
  * error, not silently ignored. Defaults live here; `Plan` is what the rest of the program sees.
  */
 import { z } from 'zod';
-import { templateProblem } from '../cache/key-template.js';
-import { sourceSqlProblem } from '../db/open.js';
-import { tlsProblem } from '../db/tls-check.js';
+import { templateProblem } from './key-template-syntax.js';
 import { urlProblem } from './url-check.js';
 
 const positiveInt = z.number().int().positive();
@@ -14,7 +12,7 @@ const url = z
   .string()
   .min(1)
   .superRefine((value, ctx) => {
-    const problem = urlProblem(value) ?? tlsProblem(value);
+    const problem = urlProblem(value);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
@@ -196,7 +194,6 @@ export const planSchema = z
           message: `required when cache.warm is ${warm}: a template such as "order:{id}"`,
         });
       }
-      checkSourceSql(plan.source.url, table, i, ctx);
       const target = targetName(table);
       const seen = targets.get(target);
       if (seen !== undefined) {
@@ -208,25 +205,6 @@ export const planSchema = z
       } else targets.set(target, i);
     });
   });
-
-/** A `where` or `source: { query }` that could break out of what the tool places it in (db/sql-fragment.ts). */
-function checkSourceSql(
-  url: string,
-  table: { source: string | { query: string }; where?: string | undefined },
-  i: number,
-  ctx: z.RefinementCtx,
-): void {
-  const [text, path, kind] =
-    typeof table.source === 'object'
-      ? [table.source.query, ['tables', i, 'source', 'query'], 'query' as const]
-      : [table.where, ['tables', i, 'where'], 'where' as const];
-  if (text === undefined) return;
-  const problem = sourceSqlProblem(url, text, kind);
-  if (problem) {
-    const at = problem.offset > 0 ? ` (at character ${problem.offset + 1})` : '';
-    ctx.addIssue({ code: 'custom', path, message: `${problem.message}${at}` });
-  }
-}
 
 export type Plan = z.infer<typeof planSchema>;
 export type PlanTable = Plan['tables'][number];

@@ -13,7 +13,7 @@
 import type { Row } from '../convert/value.js';
 import type { Dialect } from '../db/dialect.js';
 import type { TableMapping } from '../engine/mapping.js';
-import { canonicalKeyString } from './keyed-match.js';
+import { canonicalKeyString } from './key-string.js';
 
 /** How target rows without a source row are judged (see the top). */
 export type ExtraRule = 'all' | 'unfiltered-source' | 'none';

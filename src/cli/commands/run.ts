@@ -1,16 +1,16 @@
 /** `migrate run <plan>`: load, run, print the summary, set the exit code. Ctrl-C stops after the batch. */
 
 import { dirname, resolve } from 'node:path';
+import { loadCheckedPlan } from '../../db/plan-checks.js';
 import { runPlan } from '../../engine/run.js';
 import { ExitCode, MigrateError, NotYetError } from '../../errors.js';
-import { loadPlan } from '../../plan/load.js';
 import { type CommonOptions, tableFilter } from '../options.js';
 import { makeSink } from '../output/make-sink.js';
 import { finish, withStopSignals } from './lifecycle.js';
 import { withPlanPositions } from './plan-positions.js';
 
 export async function runCommand(planFile: string, opts: CommonOptions): Promise<void> {
-  const loaded = await loadPlan(planFile);
+  const loaded = await loadCheckedPlan(planFile);
   const { plan } = loaded;
   if (opts.dryRun) {
     const { dryRunCommand } = await import('./dry-run.js');

@@ -2,14 +2,14 @@
 import type { ChunkState } from '../../db/dialect.js';
 import { parseTableRef } from '../../db/dialect.js';
 import { openDialect } from '../../db/open.js';
+import { loadCheckedPlan } from '../../db/plan-checks.js';
 import { ownerLabel } from '../../engine/owner.js';
 import { selectTables } from '../../engine/run.js';
-import { loadPlan } from '../../plan/load.js';
 import { stateTableName, targetName } from '../../plan/schema.js';
 import { type CommonOptions, tableFilter } from '../options.js';
 
 export async function statusCommand(planFile: string, opts: CommonOptions): Promise<void> {
-  const { plan } = await loadPlan(planFile);
+  const { plan } = await loadCheckedPlan(planFile);
   const indexes = selectTables(plan, tableFilter(opts));
   const target = await openDialect(plan.target.url);
   try {

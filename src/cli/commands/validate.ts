@@ -4,9 +4,11 @@
  * Output: a short summary (URLs masked), or with `--json` one event per line; problems also as GitHub
  * annotations with `--format github` or under GitHub Actions (not with `--json`: stdout stays JSON only).
  */
+
+import { loadCheckedPlan } from '../../db/plan-checks.js';
 import { preflight } from '../../engine/preflight.js';
 import { ExitCode, PlanError, type PlanIssue, UsageError } from '../../errors.js';
-import { type LoadedPlan, loadPlan } from '../../plan/load.js';
+import type { LoadedPlan } from '../../plan/load.js';
 import { type Plan, type PlanTable, tableLabel } from '../../plan/schema.js';
 import { suggest } from '../../plan/suggest.js';
 import { maskUrl } from '../../secrets.js';
@@ -17,7 +19,7 @@ import { githubAnnotation, withPlanPositions } from './plan-positions.js';
 export async function validateCommand(planPath: string, opts: CommonOptions): Promise<void> {
   let loaded: LoadedPlan;
   try {
-    loaded = await loadPlan(planPath);
+    loaded = await loadCheckedPlan(planPath);
   } catch (error) {
     if (!(error instanceof PlanError)) throw error;
     if (opts.json) {

@@ -1,7 +1,7 @@
 /** `migrate verify <plan>`: re-check whole tables source vs target (and cache); exit 0 equal, 3 differences. */
 
 import { dirname, resolve } from 'node:path';
-import { loadPlan } from '../../plan/load.js';
+import { loadCheckedPlan } from '../../db/plan-checks.js';
 import { verifyPlan } from '../../verify/verify-plan.js';
 import { type CommonOptions, tableFilter } from '../options.js';
 import { makeSink } from '../output/make-sink.js';
@@ -9,7 +9,7 @@ import { finish, withStopSignals } from './lifecycle.js';
 import { withPlanPositions } from './plan-positions.js';
 
 export async function verifyCommand(planFile: string, opts: CommonOptions): Promise<void> {
-  const loaded = await loadPlan(planFile);
+  const loaded = await loadCheckedPlan(planFile);
   const { plan } = loaded;
   const sink = makeSink(opts);
   const started = Date.now();

@@ -1,14 +1,14 @@
 /** `migrate warm <plan>`: warm the cache from the target tables; no data moved. */
 
 import { dirname, resolve } from 'node:path';
+import { loadCheckedPlan } from '../../db/plan-checks.js';
 import { warmPlan } from '../../engine/warm-plan.js';
-import { loadPlan } from '../../plan/load.js';
 import { type CommonOptions, tableFilter } from '../options.js';
 import { makeSink } from '../output/make-sink.js';
 import { finish, withStopSignals } from './lifecycle.js';
 
 export async function warmCommand(planFile: string, opts: CommonOptions): Promise<void> {
-  const { plan } = await loadPlan(planFile);
+  const { plan } = await loadCheckedPlan(planFile);
   const sink = makeSink(opts);
   const started = Date.now();
   const outcome = await withStopSignals((shouldStop) =>

@@ -6,8 +6,8 @@
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Row } from '../../convert/value.js';
-import { StageTimer } from '../../engine/timing.js';
 import { DataError } from '../../errors.js';
+import { StageTimer } from '../../timing.js';
 import {
   type Batch,
   type BatchResult,
