@@ -475,6 +475,7 @@ function memberList(list: string): string[] {
 }
 
 const TRAILING_SPACES = / +$/;
+const SPACE = 32;
 
 /**
  * CHAR(n) compares without its trailing spaces in both databases, and each stores it its own way:
@@ -484,23 +485,32 @@ const TRAILING_SPACES = / +$/;
  * difference CHAR ignores; the length check that follows counts the value without them.
  */
 function blankPadded(to: Column, options: ConvertOptions): Converter | null {
-  const type = to.dbType.trim().toLowerCase();
   if (options.target === 'postgres') {
-    const m = /^(?:character|char|bpchar)(?:\s*\((\d+)\))?$/.exec(type);
-    if (!m) return null;
-    const n = m[1] === undefined ? (type === 'bpchar' ? null : 1) : Number(m[1]);
+    const n = pgCharacterLength(to.dbType);
+    if (n === null) return null;
     return (v) => {
-      // `bpchar` without a length keeps the value as written.
-      if (typeof v !== 'string' || n === null) return v;
-      const s = v.replace(TRAILING_SPACES, '');
+      if (typeof v !== 'string') return v;
+      const s = v.charCodeAt(v.length - 1) === SPACE ? v.replace(TRAILING_SPACES, '') : v;
       const length = codePoints(s);
       return length < n ? s + ' '.repeat(n - length) : s;
     };
   }
-  if (options.target === 'mysql' && /^(?:char|character|nchar)(?:\s*\(\d+\))?$/.test(type)) {
-    return (v) => (typeof v === 'string' ? v.replace(TRAILING_SPACES, '') : v);
+  if (options.target === 'mysql' && /^(?:char|character|nchar)(?:\s*\(\d+\))?$/i.test(to.dbType.trim())) {
+    return (v) =>
+      typeof v === 'string' && v.charCodeAt(v.length - 1) === SPACE ? v.replace(TRAILING_SPACES, '') : v;
   }
   return null;
+}
+
+/**
+ * n of a PostgreSQL `character(n)` (1 for `character` alone), whose values PostgreSQL pads to n; null for any
+ * other type (`bpchar` without a length keeps values as written).
+ */
+export function pgCharacterLength(dbType: string): number | null {
+  const m = /^(?:character|char|bpchar)(?:\s*\((\d+)\))?$/i.exec(dbType.trim());
+  if (!m) return null;
+  if (m[1] !== undefined) return Number(m[1]);
+  return /^bpchar$/i.test(dbType.trim()) ? null : 1;
 }
 
 function textGuard(to: Column, options: ConvertOptions): Converter | null {

@@ -16,7 +16,7 @@
  * DATE, DATETIME and TIMESTAMP columns without a fast path make the table not transcodable (their
  * converters count the zero dates they write as NULL, which must happen once per value).
  */
-import { type Converter, intRange, ValueError } from '../../convert/convert.js';
+import { type Converter, intRange, pgCharacterLength, ValueError } from '../../convert/convert.js';
 import type { Column, Row } from '../../convert/value.js';
 import { type Batch, type Dialect, rowsBatch, type WireRows } from '../dialect.js';
 import { decoderFor, rowDecoder as mysqlRowDecoder } from '../mysql/codec.js';
@@ -266,7 +266,7 @@ const LENGTH_TYPE = /^(?:varchar|char|character varying|character|nvarchar|nchar
 function textPath(to: Column): FieldPath | null {
   const type = to.dbType.trim();
   // A character(n) target pads the value (convert.ts): the value path does that.
-  if (/^(enum|set)\b/i.test(type) || /^(character|char|bpchar)\b(?! varying)/i.test(type)) return null;
+  if (/^(enum|set)\b/i.test(type) || pgCharacterLength(type) !== null) return null;
   const length = LENGTH_TYPE.exec(type);
   const max = length ? Number(length[1]) : -1;
   return (data, start, end, out) => {

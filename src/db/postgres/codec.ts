@@ -55,7 +55,7 @@ const decodeFloat4: Decoder = (t) => {
 };
 
 /** PostgreSQL's single-precision type, as format_type prints it (or its internal name). */
-export function isFloat4(column: Column): boolean {
+function isFloat4(column: Column): boolean {
   return column.kind === 'float' && /^(real|float4)$/i.test(column.dbType.trim());
 }
 const ZONE_SUFFIX = /\+00(?=( BC)?$)/;
