@@ -1,9 +1,11 @@
 // Every sslmode of PostgreSQL (libpq's meanings) and ssl-mode of MySQL against real servers whose certificate
 // is signed by a test CA and names `localhost` only: 127.0.0.1 fails a host name check, other-ca.pem is the
 // wrong CA. migrate_tls is refused without TLS; migrate_cert logs in with the client certificate alone.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RowDataPacket } from 'mysql2';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { connectMysql } from '../../src/db/mysql/connect.js';
 import { connectPostgres } from '../../src/db/postgres/connect.js';
 import { ConnectionError } from '../../src/errors.js';
@@ -11,10 +13,19 @@ import { testServers } from '../helpers/env.js';
 import { startTlsServers, type TlsServers } from '../helpers/tls-servers.js';
 
 let servers: TlsServers;
+const home = mkdtempSync(join(tmpdir(), 'tls-home-'));
 beforeAll(async () => {
+  // libpq's defaults (~/.postgresql/root.crt, PGSSL*) would turn require into verify-ca against this
+  // machine's own CA: the cases below name every file themselves.
+  vi.stubEnv('HOME', home);
+  for (const name of ['PGSSLMODE', 'PGSSLROOTCERT', 'PGSSLCERT', 'PGSSLKEY']) vi.stubEnv(name, undefined);
   servers = await startTlsServers();
 });
-afterAll(() => servers?.stop());
+afterAll(() => {
+  servers?.stop();
+  vi.unstubAllEnvs();
+  rmSync(home, { recursive: true, force: true });
+});
 
 /** `{ca}`, `{other}`, `{cert}`, `{key}` in a query stand for the files of the test CA folder. */
 function files(query: string): string {

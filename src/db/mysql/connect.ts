@@ -32,6 +32,7 @@ import mysql from 'mysql2/promise';
 import { ConnectionError } from '../../errors.js';
 import { maskUrl } from '../../secrets.js';
 import { withUrl } from '../tls-check.js';
+import { tlsFailureHint } from '../tls-files.js';
 import { connectCheckingHost } from './host-check.js';
 import { fallsBack, type MysqlTls, mysqlTls } from './tls.js';
 
@@ -82,12 +83,12 @@ function connectionError(url: string, error: unknown, connectTimeout: number): C
     e.code === 'ETIMEDOUT' && e.syscall === 'connect'
       ? `no answer within ${connectTimeout} ms (connect timeout)`
       : describe(error);
-  const tls = e.code === 'HANDSHAKE_SSL_ERROR' || e.code === 'ERR_TLS_CERT_ALTNAME_INVALID';
+  // mysql2 reports every TLS failure of the handshake (host-check.ts's included) under this one code.
+  const tls = e.code === 'HANDSHAKE_SSL_ERROR';
   return new ConnectionError(maskUrl(url), `cannot connect to MySQL/MariaDB: ${why}`, {
     cause: error,
     hint: tls
-      ? "the server's certificate failed the ssl-mode's check: name its CA with ssl-ca, connect by a host " +
-        'name the certificate holds, or choose another ssl-mode (docs/plan.md, TLS)'
+      ? tlsFailureHint('the ssl-mode', 'ssl-ca')
       : 'check that the server is running, and the host, port, user, password and database in the URL',
   });
 }

@@ -14,8 +14,9 @@
 import { readFileSync } from 'node:fs';
 import type { SslOptions } from 'mysql2';
 import { UsageError } from '../../errors.js';
+import { readTlsFile, TLS_HINT } from '../tls-files.js';
 
-export const SSL_MODES = ['DISABLED', 'PREFERRED', 'REQUIRED', 'VERIFY_CA', 'VERIFY_IDENTITY'] as const;
+const SSL_MODES = ['DISABLED', 'PREFERRED', 'REQUIRED', 'VERIFY_CA', 'VERIFY_IDENTITY'] as const;
 export type SslMode = (typeof SSL_MODES)[number];
 
 export interface MysqlTls {
@@ -42,8 +43,6 @@ const PARAMS = {
   cert: ['ssl-cert', 'sslcert'],
   key: ['ssl-key', 'sslkey'],
 } as const;
-const HINT = 'see the TLS table in docs/plan.md';
-
 /** A parameter as written (which spelling, what value), or undefined when absent. */
 type Param = { name: string; value: string } | undefined;
 
@@ -57,7 +56,7 @@ export function mysqlTls(url: string, read: (path: string) => Buffer = readFileS
   const q = parsed.searchParams;
   if (q.has('ssl')) {
     throw new UsageError('MySQL URL parameter "ssl" is not accepted', {
-      hint: `use ssl-mode=DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY and ssl-ca; ${HINT}`,
+      hint: `use ssl-mode=DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY and ssl-ca; ${TLS_HINT}`,
     });
   }
   const get = (names: readonly string[]): Param => {
@@ -95,20 +94,21 @@ function checkCombination(mode: SslMode, rawMode: Param, ca: Param, cert: Param,
     throw new UsageError(
       `${ca.name} is set but ${rawMode?.name}=${rawMode?.value} does not check certificates`,
       {
-        hint: `use ssl-mode=VERIFY_CA (or VERIFY_IDENTITY to check the host name too), or leave out ${ca.name}; ${HINT}`,
+        hint: `use ssl-mode=VERIFY_CA (or VERIFY_IDENTITY to check the host name too), or leave out ${ca.name}; ${TLS_HINT}`,
       },
     );
   }
   if (verify && !ca) {
     throw new UsageError(`ssl-mode ${mode} needs the CA certificate: add ssl-ca=/path/ca.pem`, {
-      hint: HINT,
+      hint: TLS_HINT,
     });
   }
-  if (cert && !key) throw new UsageError(`${cert.name} needs ssl-key too (its private key)`, { hint: HINT });
+  if (cert && !key)
+    throw new UsageError(`${cert.name} needs ssl-key too (its private key)`, { hint: TLS_HINT });
   if (key && !cert)
-    throw new UsageError(`${key.name} needs ssl-cert too (the client certificate)`, { hint: HINT });
+    throw new UsageError(`${key.name} needs ssl-cert too (the client certificate)`, { hint: TLS_HINT });
   if (cert && mode === 'DISABLED') {
-    throw new UsageError(`${cert.name} needs TLS, but ssl-mode is DISABLED`, { hint: HINT });
+    throw new UsageError(`${cert.name} needs TLS, but ssl-mode is DISABLED`, { hint: TLS_HINT });
   }
 }
 
@@ -121,20 +121,8 @@ function modeOf(raw: NonNullable<Param>): SslMode {
   const mode = MODE_ALIASES[raw.value] ?? SSL_MODES.find((m) => m === raw.value.toUpperCase());
   if (!mode) {
     throw new UsageError(`unknown ${raw.name} "${raw.value}"`, {
-      hint: `use DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY; ${HINT}`,
+      hint: `use DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY; ${TLS_HINT}`,
     });
   }
   return mode;
-}
-
-function readTlsFile(read: (path: string) => Buffer, name: string, path: string): Buffer {
-  try {
-    return read(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read ${name} "${path}"${code ? ` (${code})` : ''}`, {
-      cause: error,
-      hint: HINT,
-    });
-  }
 }

@@ -23,6 +23,7 @@ import pg from 'pg';
 import { ConnectionError } from '../../errors.js';
 import { maskUrl } from '../../secrets.js';
 import { withUrl } from '../tls-check.js';
+import { tlsFailureHint } from '../tls-files.js';
 import { type Attempt, fallsBack, postgresTls } from './tls.js';
 
 const asText = (value: string): string => value;
@@ -67,8 +68,7 @@ export async function connectPostgres(url: string): Promise<pg.Client> {
       throw new ConnectionError(maskUrl(url), `cannot connect to PostgreSQL: ${failures.join('; then ')}`, {
         cause: error,
         hint: isTlsFailure(error)
-          ? `the server's certificate failed sslmode=${tls.mode}'s check: name its CA with sslrootcert, ` +
-            'connect by a host name the certificate holds, or choose another sslmode (docs/plan.md, TLS)'
+          ? tlsFailureHint(`sslmode=${tls.mode}`, 'sslrootcert')
           : 'check that the server is running, and the host, port, user, password and database in the URL',
       });
     }

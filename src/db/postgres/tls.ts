@@ -22,8 +22,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import { UsageError } from '../../errors.js';
+import { readTlsFile, TLS_HINT } from '../tls-files.js';
 
-export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 export type SslMode = (typeof SSL_MODES)[number];
 
 /** One connection attempt: `false` is a plain connection. */
@@ -46,7 +47,7 @@ export interface TlsFiles {
   euid(): number | undefined;
 }
 
-export const nodeFiles: TlsFiles = {
+const nodeFiles: TlsFiles = {
   read: (path) => readFileSync(path),
   stat: (path) => statSync(path, { throwIfNoEntry: false }),
   home: () => homedir(),
@@ -75,8 +76,6 @@ const ENV: Record<(typeof PARAMS)[number], string> = {
   sslcert: 'PGSSLCERT',
   sslkey: 'PGSSLKEY',
 };
-const HINT = 'see the TLS table in docs/plan.md';
-
 /** Where `sslmode` and friends came from, for messages. */
 type Setting = { value: string; from: string } | undefined;
 
@@ -132,12 +131,12 @@ function checkParameter(name: string): void {
   if (PG_ONLY.includes(name)) {
     throw new UsageError(
       `PostgreSQL URL parameter "${name}" is node-postgres' own, not libpq's, and is not accepted`,
-      { hint: `use sslmode=disable|allow|prefer|require|verify-ca|verify-full; ${HINT}` },
+      { hint: `use sslmode=disable|allow|prefer|require|verify-ca|verify-full; ${TLS_HINT}` },
     );
   }
   if (UNSUPPORTED.includes(name)) {
     throw new UsageError(`PostgreSQL URL parameter "${name}" is not supported by cache-migrate`, {
-      hint: `remove it; supported TLS parameters: ${PARAMS.join(', ')}; ${HINT}`,
+      hint: `remove it; supported TLS parameters: ${PARAMS.join(', ')}; ${TLS_HINT}`,
     });
   }
 }
@@ -148,12 +147,12 @@ function sslMode(setting: Setting, rootcert: Setting): SslMode {
   const mode = SSL_MODES.find((m) => m === setting.value);
   if (!mode) {
     throw new UsageError(`${setting.from} "${setting.value}" is not a PostgreSQL sslmode`, {
-      hint: `use one of ${SSL_MODES.join(', ')}; ${HINT}`,
+      hint: `use one of ${SSL_MODES.join(', ')}; ${TLS_HINT}`,
     });
   }
   if (system && mode !== 'verify-full') {
     throw new UsageError(`sslmode "${mode}" is too weak for sslrootcert=system`, {
-      hint: `use sslmode=verify-full with the system's root certificates (as libpq does); ${HINT}`,
+      hint: `use sslmode=verify-full with the system's root certificates (as libpq does); ${TLS_HINT}`,
     });
   }
   return mode;
@@ -202,14 +201,14 @@ function tlsOptions(
   } else {
     const path = rootcert?.value ?? join(home, '.postgresql', 'root.crt');
     if (files.stat(path)) {
-      options.ca = readTlsFile(files, path, `${rootcert?.from ?? 'sslrootcert'} (root certificate)`);
+      options.ca = readTlsFile(files.read, `${rootcert?.from ?? 'sslrootcert'} (root certificate)`, path);
       options.rejectUnauthorized = true;
     } else if (rootcert || verify) {
       throw new UsageError(`root certificate file "${path}" does not exist`, {
         hint: rootcert
-          ? `fix ${rootcert.from}, or leave it out; ${HINT}`
+          ? `fix ${rootcert.from}, or leave it out; ${TLS_HINT}`
           : `sslmode=${mode} checks the server's certificate: name the CA with sslrootcert=/path/ca.pem ` +
-            `(or sslrootcert=system with verify-full), or use sslmode=require; ${HINT}`,
+            `(or sslrootcert=system with verify-full), or use sslmode=require; ${TLS_HINT}`,
       });
     } else {
       options.rejectUnauthorized = false;
@@ -223,10 +222,11 @@ function tlsOptions(
 function clientCertificate(sslcert: Setting, sslkey: Setting, home: string, files: TlsFiles) {
   const certPath = sslcert?.value ?? join(home, '.postgresql', 'postgresql.crt');
   if (!files.stat(certPath)) {
-    if (sslcert) throw new UsageError(`client certificate file "${certPath}" does not exist`, { hint: HINT });
+    if (sslcert)
+      throw new UsageError(`client certificate file "${certPath}" does not exist`, { hint: TLS_HINT });
     if (sslkey) {
       throw new UsageError(`${sslkey.from} is set but there is no client certificate`, {
-        hint: `name the certificate with sslcert=/path/client.pem; ${HINT}`,
+        hint: `name the certificate with sslcert=/path/client.pem; ${TLS_HINT}`,
       });
     }
     return {};
@@ -235,13 +235,13 @@ function clientCertificate(sslcert: Setting, sslkey: Setting, home: string, file
   const keyStat = files.stat(keyPath);
   if (!keyStat) {
     throw new UsageError(`certificate present, but not private key file "${keyPath}"`, {
-      hint: `name the key with sslkey=/path/client.key; ${HINT}`,
+      hint: `name the key with sslkey=/path/client.key; ${TLS_HINT}`,
     });
   }
   checkKeyMode(keyPath, keyStat, files.euid());
   return {
-    cert: readTlsFile(files, certPath, `${sslcert?.from ?? 'sslcert'} (client certificate)`),
-    key: readTlsFile(files, keyPath, `${sslkey?.from ?? 'sslkey'} (client key)`),
+    cert: readTlsFile(files.read, `${sslcert?.from ?? 'sslcert'} (client certificate)`, certPath),
+    key: readTlsFile(files.read, `${sslkey?.from ?? 'sslkey'} (client key)`, keyPath),
   };
 }
 
@@ -253,19 +253,7 @@ function checkKeyMode(path: string, stat: Pick<Stats, 'mode' | 'uid'>, euid: num
       : (stat.mode & 0o037) !== 0; // owned by another user (root): u=rw,g=r (0640) at most
   if (open) {
     throw new UsageError(`private key file "${path}" has group or world access`, {
-      hint: `chmod 0600 it (0640 when owned by root), as libpq requires; ${HINT}`,
-    });
-  }
-}
-
-function readTlsFile(files: TlsFiles, path: string, what: string): Buffer {
-  try {
-    return files.read(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read ${what} "${path}"${code ? ` (${code})` : ''}`, {
-      cause: error,
-      hint: HINT,
+      hint: `chmod 0600 it (0640 when owned by root), as libpq requires; ${TLS_HINT}`,
     });
   }
 }
