@@ -19,7 +19,7 @@ export async function loadCheckedPlan(file: string): Promise<LoadedPlan> {
   return loaded;
 }
 
-export function dialectIssues(loaded: LoadedPlan): PlanIssue[] {
+function dialectIssues(loaded: LoadedPlan): PlanIssue[] {
   const issues: PlanIssue[] = [];
   const add = (path: PlanPath, message: string) =>
     issues.push({ file: loaded.file, ...loaded.positionOf(path), path: renderPath(path), message });
@@ -36,7 +36,7 @@ export function dialectIssues(loaded: LoadedPlan): PlanIssue[] {
     if (text === undefined) return;
     const problem = sourceSqlProblem(plan.source.url, text, kind);
     if (problem) {
-      const at = problem.offset > 0 ? ` (at character ${problem.offset + 1})` : '';
+      const at = problem.offset === null ? '' : ` (at character ${problem.offset + 1})`;
       add(path, `${problem.message}${at}`);
     }
   });

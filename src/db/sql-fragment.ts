@@ -42,10 +42,10 @@ export interface FragmentSyntax {
   parameter: RegExp | null;
 }
 
-/** What makes a fragment unusable, and where in it (0-based character offset). */
+/** What makes a fragment unusable, and where in it (0-based character offset; null: the whole fragment). */
 export interface FragmentProblem {
   message: string;
-  offset: number;
+  offset: number | null;
 }
 
 /** `where`: an expression inside `( … )`; `query`: a whole SELECT used as a derived table. */
@@ -105,7 +105,7 @@ class Scanner {
       return { offset: open, message: 'this `(` is never closed' };
     }
     if (!this.code) {
-      return { offset: 0, message: `the ${this.kind} is empty (nothing but comments and spaces)` };
+      return { offset: null, message: `the ${this.kind} is empty (nothing but comments and spaces)` };
     }
     return null;
   }

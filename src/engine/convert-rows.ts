@@ -42,3 +42,13 @@ export function convertRows(m: TableMapping, source: Row[], onReject: (r: Reject
   }
   return rows;
 }
+
+/**
+ * The rows that convert, the others left out uncounted, whatever `invalid` says: for passes over rows the
+ * plan does not move (verify's look at the unfiltered table, the cache-key sample), where a value the target
+ * refuses is for `run` to report.
+ */
+export function convertSkipping(m: TableMapping, source: Row[]): Row[] {
+  if (m.convertsNothing || m.options.invalid === 'skip') return convertRows(m, source, () => undefined);
+  return convertRows({ ...m, options: { ...m.options, invalid: 'skip' } }, source, () => undefined);
+}

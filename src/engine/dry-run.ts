@@ -164,12 +164,6 @@ function trialError(m: TableMapping, error: unknown): unknown {
   return new DataError(
     { table: m.label, ...(column ? { column } : {}) },
     `the target refused the trial batch: ${message} (SQLSTATE ${state})`,
-    {
-      cause: error,
-      hint:
-        state === '23502'
-          ? 'a NULL reached a NOT NULL target column: map a source column without NULLs to it, give it a default in the target, or make it nullable'
-          : 'fix the source value, or change the target column type so that it can hold it',
-    },
+    { cause: error, hint: 'fix the source value, or change the target column type so that it can hold it' },
   );
 }

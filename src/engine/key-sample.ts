@@ -7,13 +7,13 @@
 import { isSkip } from '../cache/key-template.js';
 import type { Row } from '../convert/value.js';
 import type { Dialect } from '../db/dialect.js';
-import { DataError, SchemaError } from '../errors.js';
-import { convertRows } from './convert-rows.js';
+import { SchemaError } from '../errors.js';
+import { convertSkipping } from './convert-rows.js';
 import { keyOf, showKey } from './key-codec.js';
 import type { TableMapping } from './mapping.js';
 
 /** Rows read for the check: the first ones in key order. */
-export const KEY_SAMPLE_ROWS = 5000;
+const KEY_SAMPLE_ROWS = 5000;
 
 /** Reads a sample of the table's rows and checks their cache keys (a table without a cache: nothing). */
 export async function checkKeySample(source: Dialect, m: TableMapping): Promise<void> {
@@ -31,18 +31,8 @@ export async function checkKeySample(source: Dialect, m: TableMapping): Promise<
     break;
   }
   const nulled = m.totals.nulled;
-  checkCacheKeys(m, convertible(m, sample));
+  checkCacheKeys(m, convertSkipping(m, sample));
   m.totals.nulled = nulled;
-}
-
-/** The rows that convert: a value the target refuses is for `--dry-run` and `run` to report, not this check. */
-function convertible(m: TableMapping, sample: Row[]): Row[] {
-  try {
-    return convertRows(m, sample, () => undefined);
-  } catch (error) {
-    if (!(error instanceof DataError)) throw error;
-    return convertRows({ ...m, options: { ...m.options, invalid: 'skip' } }, sample, () => undefined);
-  }
 }
 
 /**
