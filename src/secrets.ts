@@ -150,7 +150,8 @@ export function rememberSecret(secret: string): void {
   if (added) ordered = [...known].sort((a, b) => b.length - a.length);
 }
 
-function decodeOr(text: string): string {
+/** `text` percent-decoded, or as it is when it is no valid percent-encoding. */
+export function decodeOr(text: string): string {
   try {
     return decodeURIComponent(text);
   } catch {

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import memjs, { type Client as MemjsClient, type Response as MemjsResponse } from 'memjs';
+import { EXPIRY_MAX_UNIX_S, RELATIVE_TTL_MAX_S } from '../plan/expiry.js';
 import { checkEntries, fillEntries, type ItemsGot, type ItemsStored, type PackStore } from './bulk.js';
 import type { Cache, CacheEntry, CheckResult, FillResult, GetResult, StoreResult } from './cache.js';
 import { EntryPackBuilder, type PackedEntries, PackIndex, packEntries, spareBuffers } from './entry-pack.js';
@@ -59,7 +60,6 @@ const DEFAULTS = {
 };
 const FIRST_BACKOFF_MS = 50;
 const MAX_BACKOFF_MS = 2000;
-const THIRTY_DAYS_S = 60 * 60 * 24 * 30;
 const KEPT_MESSAGES = 50;
 
 const OPCODE_GETKQ = 0x0d;
@@ -409,19 +409,16 @@ function forwardMemjsMessage(message: string, log: (message: string) => void): v
   if (!/^MemJS( [A-Z]+)?: /.test(message)) log(message);
 }
 
-/** The latest expiry memcached reads right everywhere (text protocol, 32-bit builds): 2038-01-19T03:14:07Z. */
-const MAX_EXPIRY_S = 2 ** 31 - 1;
-
 /**
  * memcached reads an expiry over 30 days as a Unix time: a long TTL must be sent as one. The plan refuses a
- * TTL that ends past MAX_EXPIRY_S (`ttlProblem`); one that gets there while a long run goes on is held at
+ * TTL that ends past EXPIRY_MAX_UNIX_S (`ttlProblem`); one that gets there while a long run goes on is held at
  * it rather than wrapped into the past.
  */
 export function expiresField(ttl: number, nowMs = Date.now()): number {
   if (!(ttl > 0)) return 0;
   const seconds = Math.ceil(ttl);
-  if (seconds <= THIRTY_DAYS_S) return seconds;
-  return Math.min(Math.floor(nowMs / 1000) + seconds, MAX_EXPIRY_S);
+  if (seconds <= RELATIVE_TTL_MAX_S) return seconds;
+  return Math.min(Math.floor(nowMs / 1000) + seconds, EXPIRY_MAX_UNIX_S);
 }
 
 /**

@@ -425,6 +425,11 @@ function decimalGuard(to: Column, options: ConvertOptions): Converter | null {
   };
 }
 
+/** PostgreSQL's single-precision type (`real`, or its internal name `float4`). */
+export function isPgSingleFloat(dbType: string): boolean {
+  return /^(real|float4)$/i.test(dbType.trim());
+}
+
 /**
  * A single-precision target stores a float32: a value that is one arrives unchanged (written as the double
  * it widens to, which both databases read back exactly); any other double would be rounded, and is refused
@@ -432,7 +437,7 @@ function decimalGuard(to: Column, options: ConvertOptions): Converter | null {
  */
 function floatGuard(to: Column, options: ConvertOptions): Converter | null {
   const mysql = options.target === 'mysql';
-  const single = mysql ? /^float\b/i.test(to.dbType) : /^real\b|^float4\b/i.test(to.dbType);
+  const single = mysql ? /^float\b/i.test(to.dbType) : isPgSingleFloat(to.dbType);
   if (!mysql && !single) return null;
   return (v) => {
     if (v === null) return v;

@@ -33,7 +33,7 @@ import {
   type YAMLError,
 } from 'yaml';
 import { PlanError, type PlanIssue } from '../errors.js';
-import { isSecretKey, maskUrl, redact, rememberSecret, secretsIn, splitUrl } from '../secrets.js';
+import { decodeOr, isSecretKey, maskUrl, redact, rememberSecret, secretsIn, splitUrl } from '../secrets.js';
 import { type Plan, planSchema } from './schema.js';
 import { suggest } from './suggest.js';
 
@@ -248,16 +248,8 @@ function collectSecrets(
     if (typeof node.value !== 'string' || !(url || /^[a-z][a-z0-9+.-]*:\/\//i.test(text))) return;
     for (const password of secretsIn(text)) {
       source.secrets.add(password);
-      source.secrets.add(safeDecode(password));
+      source.secrets.add(decodeOr(password));
     }
-  }
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
   }
 }
 

@@ -3,6 +3,7 @@
  * error, not silently ignored. Defaults live here; `Plan` is what the rest of the program sees.
  */
 import { z } from 'zod';
+import { EXPIRY_MAX_UNIX_S, RELATIVE_TTL_MAX_S } from './expiry.js';
 import { templateProblem } from './key-template-syntax.js';
 import { urlProblem } from './url-check.js';
 
@@ -58,8 +59,6 @@ const cacheValue = z.string().regex(/^(json|column:.+)$/, { message: 'expected `
  * its text protocol and 32-bit builds read as a signed 32-bit number: a TTL over 30 days must end by
  * 2038-01-19T03:14:07Z (2^31 - 1), or the entry lands in the past (or wraps) and is never stored.
  */
-export const RELATIVE_TTL_MAX_S = 60 * 60 * 24 * 30;
-export const EXPIRY_MAX_UNIX_S = 2 ** 31 - 1;
 
 /** Why a TTL cannot be sent to memcached, or undefined when it can (`nowMs`: when it is checked). */
 export function ttlProblem(ttl: number, nowMs = Date.now()): string | undefined {

@@ -3,14 +3,15 @@
 // event's last key) must stop at the row that brings it to the limit, and the copy must be exact, also
 // after a run killed half-way is resumed.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { ndjson, runCli, startCli, writePlan } from '../helpers/cli.js';
 import type { PgTestDatabase } from '../helpers/databases.js';
 import { scopedDatabases } from '../helpers/scoped-databases.js';
+import { tempDirs } from '../helpers/temp-dir.js';
+
+const tempDir = tempDirs();
 
 const { pgDb, mysqlDb } = scopedDatabases();
 
@@ -174,7 +175,7 @@ describe('batches bounded by maxBatchBytes', () => {
   it('SQLite source: batches are cut by bytes and the copy is exact', async () => {
     const target = await pgDb('batch bytes sqlite target');
     await makeTarget(target);
-    const file = join(mkdtempSync(join(tmpdir(), 'cache-migrate-')), 'wide.db');
+    const file = join(tempDir(), 'wide.db');
     const sqlite = new Database(file);
     sqlite.exec('CREATE TABLE wide (id INTEGER PRIMARY KEY, qty INTEGER NOT NULL, body TEXT NOT NULL)');
     const insert = sqlite.prepare('INSERT INTO wide VALUES (?, ?, ?)');

@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { compileKeyTemplate } from '../../src/cache/key-template.js';
 import { expiresField } from '../../src/cache/memcached.js';
 import type { Column } from '../../src/convert/value.js';
+import { EXPIRY_MAX_UNIX_S, RELATIVE_TTL_MAX_S } from '../../src/plan/expiry.js';
 import { templateColumns, templateProblem } from '../../src/plan/key-template-syntax.js';
-import { EXPIRY_MAX_UNIX_S, RELATIVE_TTL_MAX_S, ttlProblem } from '../../src/plan/schema.js';
+import { ttlProblem } from '../../src/plan/schema.js';
 
 describe('key template shape', () => {
   it.each([

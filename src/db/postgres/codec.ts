@@ -2,6 +2,7 @@
  * PostgreSQL text forms <-> the engine's values (convert/value.ts). The session runs in UTC with ISO dates
  * (connect.ts), so timestamptz text is always `+00` and only needs its suffix dropped.
  */
+import { isPgSingleFloat } from '../../convert/convert.js';
 import type { Column, ColumnKind, Value } from '../../convert/value.js';
 import { jsonbText } from './jsonb-form.js';
 
@@ -54,10 +55,6 @@ const decodeFloat4: Decoder = (t) => {
   return typeof v === 'number' ? Math.fround(v) : v;
 };
 
-/** PostgreSQL's single-precision type, as format_type prints it (or its internal name). */
-function isFloat4(column: Column): boolean {
-  return column.kind === 'float' && /^(real|float4)$/i.test(column.dbType.trim());
-}
 const ZONE_SUFFIX = /\+00(?=( BC)?$)/;
 const decodeTimestamptz: Decoder = (t) => (t === null ? null : t.replace(ZONE_SUFFIX, ''));
 
@@ -68,7 +65,7 @@ export function decoderFor(column: Column): Decoder {
     case 'bytes':
       return decodeBytes;
     case 'float':
-      return isFloat4(column) ? decodeFloat4 : decodeFloat;
+      return isPgSingleFloat(column.dbType) ? decodeFloat4 : decodeFloat;
     case 'timestamptz':
       return decodeTimestamptz;
     default:
