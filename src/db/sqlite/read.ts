@@ -115,19 +115,20 @@ export async function* readKeyset(db: Db, spec: ReadSpec): AsyncGenerator<Row[]>
 }
 
 /**
- * A page's rows up to the one that brings them to `maxBytes` (the first always); `cut` when rows were left
- * (leaving the loop resets the statement: they are never read).
+ * A page's rows up to the one that brings them to `maxBytes` (the first always); `cut` when the page was
+ * left there (leaving the loop resets the statement: the rest is read by the next page, never stepped to
+ * twice).
  */
 function takeUpTo(page: IterableIterator<Raw[]>, maxBytes: number): Raw[][] & { cut?: boolean } {
   const rows: Raw[][] & { cut?: boolean } = [];
   let bytes = 0;
   for (const row of page) {
+    rows.push(row);
+    bytes += cellBytes(row);
     if (bytes >= maxBytes) {
       rows.cut = true;
       break;
     }
-    rows.push(row);
-    bytes += cellBytes(row);
   }
   return rows;
 }
