@@ -1,18 +1,15 @@
 /** `migrate status <plan>`: per table state, rows done / estimated, last key, mismatches, last run time. */
 import type { ChunkState } from '../../db/dialect.js';
 import { parseTableRef } from '../../db/dialect.js';
-import { openDialect } from '../../db/open.js';
 import { loadCheckedPlan } from '../../db/plan-checks.js';
 import { ownerLabel } from '../../engine/owner.js';
-import { selectTables } from '../../engine/run.js';
+import { withTarget } from '../../engine/session.js';
 import { stateTableName, targetName } from '../../plan/schema.js';
 import { type CommonOptions, tableFilter } from '../options.js';
 
 export async function statusCommand(planFile: string, opts: CommonOptions): Promise<void> {
   const { plan } = await loadCheckedPlan(planFile);
-  const indexes = selectTables(plan, tableFilter(opts));
-  const target = await openDialect(plan.target.url);
-  try {
+  await withTarget(plan, tableFilter(opts), async (target, indexes) => {
     const state = await target.state(stateTableName(plan));
     const chunks = await state.list(plan.name);
     const rows = [];
@@ -50,9 +47,7 @@ export async function statusCommand(planFile: string, opts: CommonOptions): Prom
     const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
     process.stdout.write(`plan ${plan.name} (state in ${target.display}, table ${stateTableName(plan)})\n`);
     process.stdout.write(`${[line(head), ...body.map(line)].join('\n')}\n`);
-  } finally {
-    await target.close();
-  }
+  });
 }
 
 function summarise(table: string, chunks: ChunkState[], targetRows: number | null) {

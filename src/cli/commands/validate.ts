@@ -7,10 +7,10 @@
 
 import { loadCheckedPlan } from '../../db/plan-checks.js';
 import { preflight } from '../../engine/preflight.js';
-import { ExitCode, PlanError, type PlanIssue, UsageError } from '../../errors.js';
+import { selectTables } from '../../engine/select-tables.js';
+import { ExitCode, PlanError, type PlanIssue } from '../../errors.js';
 import type { LoadedPlan } from '../../plan/load.js';
 import { type Plan, type PlanTable, tableLabel } from '../../plan/schema.js';
-import { suggest } from '../../plan/suggest.js';
 import { maskUrl } from '../../secrets.js';
 import { type CommonOptions, tableFilter } from '../options.js';
 import { errorEvent } from '../output/error-event.js';
@@ -32,7 +32,7 @@ export async function validateCommand(planPath: string, opts: CommonOptions): Pr
     throw error;
   }
 
-  const tables = selectTables(loaded.plan, opts);
+  const tables = selectTables(loaded.plan, tableFilter(opts)).map((i) => loaded.plan.tables[i]!);
   if (!opts.offline) return validateOnline(loaded, opts);
   if (opts.json) print(JSON.stringify(summaryEvent(loaded, tables)));
   else if (opts.quiet) print(`plan ${loaded.plan.name} is valid (offline)`);
@@ -52,24 +52,6 @@ function reportJson(issues: PlanIssue[]): void {
 
 function githubAnnotations(opts: CommonOptions): boolean {
   return opts.format === 'github' || (opts.format === undefined && process.env.GITHUB_ACTIONS === 'true');
-}
-
-/** The plan's tables, or those named by `--tables` (by target name); an unknown name is a usage error. */
-function selectTables(plan: Plan, opts: CommonOptions): PlanTable[] {
-  const wanted = tableFilter(opts);
-  if (!wanted) return plan.tables;
-  const labels = plan.tables.map(tableLabel);
-  const unknown = wanted.filter((name) => !labels.includes(name));
-  if (unknown.length > 0) {
-    const guesses = unknown.map((name) => {
-      const guess = suggest(name, labels);
-      return guess ? `${name} (did you mean ${guess}?)` : name;
-    });
-    throw new UsageError(`--tables: not in the plan: ${guesses.join(', ')}`, {
-      hint: `the plan's tables are: ${labels.join(', ')}`,
-    });
-  }
-  return plan.tables.filter((t) => wanted.includes(tableLabel(t)));
 }
 
 function sourceLabel(table: PlanTable): string {
