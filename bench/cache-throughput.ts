@@ -14,7 +14,7 @@ import net from 'node:net';
 import { parseArgs } from 'node:util';
 import memjs from 'memjs';
 import type { CacheEntry } from '../src/cache/cache.js';
-import { MemcachedCache } from '../src/cache/memcached.js';
+import { MemcachedCache } from '../src/cache/memcached/memcached-cache.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -1,7 +1,7 @@
 /** The worker thread of ThreadedCache (threaded.ts): one MemcachedCache, driven by the main thread's requests. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { EntryPackBuilder } from './entry-pack.js';
-import { MemcachedCache } from './memcached.js';
+import { MemcachedCache } from './memcached/memcached-cache.js';
 import {
   type PackedGetResult,
   type Reply,

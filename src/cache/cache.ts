@@ -1,6 +1,6 @@
 /**
- * What the engine needs of a cache cluster. `memcached.ts` implements it over memjs; the engine never imports
- * memjs. Keys here are final (prefix applied, length-checked); values are bytes.
+ * What the engine needs of a cache cluster. `memcached/memcached-cache.ts` implements it over memjs; the
+ * engine never imports memjs. Keys here are final (prefix applied, length-checked); values are bytes.
  */
 
 import type { CacheEntry } from './entry.js';

@@ -1,7 +1,7 @@
 /**
  * The first 32-bit word of MD5(UTF-8 of a string): what ketama places a key by. Computed here in plain
- * arithmetic because a call into node:crypto costs about a microsecond for a 20-byte key (its fixed
- * overhead), several times the hash itself, and the cache does it for every key it stores or reads.
+ * arithmetic because a call into node:crypto has a fixed overhead far above the hash of a short key
+ * itself, and the cache does it for every key it stores or reads.
  * Keys in a packed batch are hashed from their UTF-8 bytes as they lie in the pack (`md5FirstWordOfBytes`),
  * sparing the string and its encoding.
  * Checked against node:crypto in the unit tests (every length up to a few blocks, non-ASCII, surrogates).

@@ -10,8 +10,8 @@
  *   are refused (`failed`), never truncated;
  * - `add` stores only where the key has no live value (`existed` otherwise), `set` overwrites;
  * - TTL in seconds, 0 = never expires. The Cache interface's TTL is always a duration: memcached's protocol
- *   rule that an expiry over 30 days is an absolute Unix time is a wire detail, which `memcached.ts` handles
- *   (`expiresField`) so that memcached, too, keeps the entry for the duration. Expiry is checked on access;
+ *   rule that an expiry over 30 days is an absolute Unix time is a wire detail, which `memcached/frames.ts`
+ *   handles (`expiresField`) so that memcached, too, keeps the entry for the duration. Expiry is checked on access;
  * - a memory limit (64 MiB like memcached's `-m` default) with least-recently-used eviction.
  */
 import { checkEntries, fillEntries, type ItemsGot, type ItemsStored, type PackStore } from './bulk.js';

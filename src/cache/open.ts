@@ -1,7 +1,7 @@
 /** Opens the plan's cache. memjs is loaded only for a memcached cache kept on this thread. */
 import type { PlanCache } from '../plan/schema.js';
 import type { Cache } from './cache.js';
-import type { MemcachedCacheOptions } from './memcached.js';
+import type { MemcachedCacheOptions } from './memcached/memcached-cache.js';
 import { ITEM_OVERHEAD_BYTES, MAX_KEY_BYTES, MEMORY_DEFAULT_ITEM_BYTES, MemoryCache } from './memory.js';
 import { ThreadedCache, workerScript } from './threaded.js';
 
@@ -31,10 +31,13 @@ export async function openCache(
     ...(concurrency !== undefined ? { concurrency } : {}),
     ...(onLog !== undefined ? { onLog } : {}),
   };
-  // On this thread unless MIGRATE_CACHE_THREAD=1 asks for a worker thread (threaded.ts). On the 2-core
-  // machines measured (the databases and memcached on the same cores), the thread cost more than it saved:
-  // its messages, its own heap and collector, and the cores it competes for (README "Speed and memory").
+  // On this thread unless MIGRATE_CACHE_THREAD=1 asks for a worker thread (threaded.ts): where the databases
+  // and memcached share the cores, the thread costs more than it saves (its messages, its own heap and
+  // collector, the cores it competes for).
   const script = workerScript();
   if (script && process.env.MIGRATE_CACHE_THREAD === '1') return new ThreadedCache(options, script);
-  return new (await import('./memcached.js')).MemcachedCache({ ...options, recyclePacks: true });
+  return new (await import('./memcached/memcached-cache.js')).MemcachedCache({
+    ...options,
+    recyclePacks: true,
+  });
 }

@@ -3,13 +3,13 @@
  * sockets and the comparison of values run there, so the main thread's only cache work per row is to
  * render the key and value into a packed batch, and another core shares the pipeline. Batches cross as
  * transferred buffers (no copy); results come back as counts and key lists. Used only when
- * MIGRATE_CACHE_THREAD=1 asks for it (open.ts): on 2-core machines with the databases and memcached on the
- * same cores, a run was faster and smaller without it.
+ * MIGRATE_CACHE_THREAD=1 asks for it (open.ts): where the databases and memcached share the cores, a run is
+ * faster and smaller without it.
  */
 import { Worker } from 'node:worker_threads';
 import type { Cache, CacheEntry, CheckResult, FillResult, GetResult, StoreResult } from './cache.js';
 import { type PackedEntries, packEntries, spareBuffers, unpackEntries } from './entry-pack.js';
-import type { MemcachedCacheOptions } from './memcached.js';
+import type { MemcachedCacheOptions } from './memcached/memcached-cache.js';
 
 /** What the worker is started with: the options without the log callback (messages come back as events). */
 export type WorkerOptions = Omit<MemcachedCacheOptions, 'onLog'>;

@@ -12,7 +12,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { CacheEntry } from '../../src/cache/cache.js';
 import { EntryPackBuilder } from '../../src/cache/entry-pack.js';
 import { KetamaRing } from '../../src/cache/ketama.js';
-import { MemcachedCache, type MemcachedCacheOptions } from '../../src/cache/memcached.js';
+import { MemcachedCache, type MemcachedCacheOptions } from '../../src/cache/memcached/memcached-cache.js';
 
 const POOL = (process.env.TEST_MEMCACHED_SERVERS ?? '127.0.0.1:51211,127.0.0.1:51212,127.0.0.1:51213')
   .split(',')
@@ -435,7 +435,7 @@ describe('MemcachedCache when a server fails', () => {
     const dead = `127.0.0.1:${await freePort()}`;
     const dir = mkdtempSync(join(tmpdir(), 'cache-close-'));
     const script = join(dir, 'close.mts');
-    const module = resolve('src/cache/memcached.ts');
+    const module = resolve('src/cache/memcached/memcached-cache.ts');
     writeFileSync(
       script,
       [

@@ -4,7 +4,7 @@
 // quickly, with a message that says why, and nothing is thrown.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CacheEntry } from '../../src/cache/cache.js';
-import { MemcachedCache, type MemcachedCacheOptions } from '../../src/cache/memcached.js';
+import { MemcachedCache, type MemcachedCacheOptions } from '../../src/cache/memcached/memcached-cache.js';
 
 const SERVER = process.env.TEST_MEMCACHED_SASL?.trim() || '127.0.0.1:51215';
 const USERNAME = process.env.TEST_MEMCACHED_SASL_USERNAME?.trim() || 'migrate';

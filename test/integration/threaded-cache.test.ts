@@ -7,7 +7,7 @@ import memjs from 'memjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EntryPackBuilder, spareBuffers } from '../../src/cache/entry-pack.js';
 import { KetamaRing } from '../../src/cache/ketama.js';
-import type { MemcachedCacheOptions } from '../../src/cache/memcached.js';
+import type { MemcachedCacheOptions } from '../../src/cache/memcached/memcached-cache.js';
 import { ThreadedCache } from '../../src/cache/threaded.js';
 
 const POOL = (process.env.TEST_MEMCACHED_SERVERS ?? '127.0.0.1:51211,127.0.0.1:51212,127.0.0.1:51213')

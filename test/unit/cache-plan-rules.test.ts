@@ -1,7 +1,7 @@
 // The offline cache rules of the plan: key template shape, TTL range (memcached's 32-bit expiry).
 import { describe, expect, it } from 'vitest';
 import { compileKeyTemplate } from '../../src/cache/key-template.js';
-import { expiresField } from '../../src/cache/memcached.js';
+import { expiresField } from '../../src/cache/memcached/frames.js';
 import type { Column } from '../../src/convert/value.js';
 import { EXPIRY_MAX_UNIX_S, RELATIVE_TTL_MAX_S } from '../../src/plan/expiry.js';
 import { templateColumns, templateProblem } from '../../src/plan/key-template-syntax.js';

@@ -36,7 +36,7 @@ describe('MemoryCache', () => {
     expect(await value(cache, 'forever')).toBe('x');
   });
 
-  it('treats a TTL over 30 days as a duration (memcached.ts sends it as a Unix time, to the same effect)', async () => {
+  it('treats a TTL over 30 days as a duration (memcached/frames.ts sends it as a Unix time, to the same effect)', async () => {
     const c = clock();
     const cache = new MemoryCache({ now: c.now });
     const sixtyDays = 60 * 86400;
