@@ -13,7 +13,7 @@ import pg from 'pg';
 /** MIGRATE_BENCH_DB names another database, so that two bench runs on the same servers do not collide. */
 export const BENCH_DB = benchDatabase(process.env.MIGRATE_BENCH_DB?.trim() || 'cache_migrate_bench');
 /** pgloader creates its own target tables (and drops them first): it gets a database of its own. */
-export const PGLOADER_DB = `${BENCH_DB}_pgloader`;
+const PGLOADER_DB = `${BENCH_DB}_pgloader`;
 /** Bumped whenever the generator changes, so a kept table from an older bench is regenerated. */
 const GENERATOR = 'cache-migrate bench orders v1';
 
@@ -32,7 +32,7 @@ function benchDatabase(name: string): string {
   return name;
 }
 
-export function withDatabase(url: string, database: string): string {
+function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${database}`;
   return u.toString();
