@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { ServerCpu } from './cpu.js';
-import type { Dataset } from './dataset.js';
+import { BENCH_DB, type Dataset } from './dataset.js';
 import { type ChildResult, expectSuccess, startMeasured, timed } from './measure.js';
 import { countSampleKeys, deleteOrderKeys } from './memcached-keys.js';
 import { prepareMysqlWide, preparePgWide } from './wide.js';
@@ -457,7 +457,7 @@ function pgloaderCase(id: string, num: string, label: string, mysqlSource: boole
     async run(ctx, rep) {
       const targetUrl = await ctx.dataset.pgloaderDb();
       // pgloader names the target schema after the source schema (pg) or database (MySQL).
-      const schema = mysqlSource ? 'cache_migrate_bench' : 'src';
+      const schema = mysqlSource ? BENCH_DB : 'src';
       await ctx.dataset.pgloaderQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       const from = pgloaderUrl(mysqlSource ? ctx.dataset.mysqlUrl : ctx.dataset.pgUrl);
       const only = mysqlSource

@@ -1,8 +1,8 @@
 /**
  * The bench dataset: an `orders` table generated SQL-side and deterministically (`generate_series` in
  * PostgreSQL, the Sequence engine's `seq_1_to_N` in MariaDB), the same values on both servers, in a
- * dedicated `cache_migrate_bench` database on each. A table generated earlier with the same row count and
- * generator version (`--keep`) is reused.
+ * dedicated `cache_migrate_bench` database on each (or MIGRATE_BENCH_DB's). A table generated earlier
+ * with the same row count and generator version (`--keep`) is reused.
  *
  * PostgreSQL: `src.orders` is the source; every case writes into its own table in schema `dst`, created
  * empty (LIKE src.orders INCLUDING ALL) before each repetition.
@@ -10,9 +10,10 @@
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 
-export const BENCH_DB = 'cache_migrate_bench';
+/** MIGRATE_BENCH_DB names another database, so that two bench runs on the same servers do not collide. */
+export const BENCH_DB = benchDatabase(process.env.MIGRATE_BENCH_DB?.trim() || 'cache_migrate_bench');
 /** pgloader creates its own target tables (and drops them first): it gets a database of its own. */
-export const PGLOADER_DB = 'cache_migrate_bench_pgloader';
+const PGLOADER_DB = `${BENCH_DB}_pgloader`;
 /** Bumped whenever the generator changes, so a kept table from an older bench is regenerated. */
 const GENERATOR = 'cache-migrate bench orders v1';
 
@@ -24,7 +25,14 @@ export interface Servers {
   memcached: string[];
 }
 
-export function withDatabase(url: string, database: string): string {
+function benchDatabase(name: string): string {
+  // Used unquoted in SQL on both servers, so only a plain lower-case identifier is accepted.
+  if (!/^[a-z_][a-z0-9_]{0,50}$/.test(name))
+    throw new Error(`MIGRATE_BENCH_DB: "${name}" is not a plain lower-case identifier (a-z, 0-9, _)`);
+  return name;
+}
+
+function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${database}`;
   return u.toString();

@@ -6,6 +6,8 @@ export interface CaseResult {
   num: string;
   label: string;
   migrate: boolean;
+  /** True when the case reads from MariaDB/MySQL (its pgloader counterpart is then (7b), else (7a)). */
+  mysqlSource?: boolean;
   /** Rows the case moves when not the run's `--rows` (the wide cases: `--wide-rows`). */
   rows?: number;
   runs: Measurement[];
@@ -19,6 +21,25 @@ export interface CaseResult {
   rssNote?: string;
 }
 
+/** What `npm run bench` writes to results.json (and, with --json, to stdout); perf-doc.ts renders it. */
+export interface BenchReport {
+  rows: number;
+  wideRows?: number;
+  repeat: number;
+  commit: string;
+  srcFilesChanged: number;
+  /** The command line that produced the run (absent in runs before it was recorded). */
+  command?: string;
+  startedAt?: string;
+  endedAt?: string;
+  node?: string;
+  machine: { cores: number; cpuModel?: string; totalMemGiB: number };
+  /** 1/5/15-minute load averages at the start and the end of the run. */
+  load: { start: number[]; end: number[] };
+  cases: CaseResult[];
+  targets: Target[];
+}
+
 export interface Target {
   text: string;
   value?: number;
@@ -29,7 +50,7 @@ export interface Target {
   note?: string;
 }
 
-export function median(xs: number[]): number {
+function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
@@ -137,12 +158,22 @@ export function formatTable(results: CaseResult[], rows: number, repeat: number)
   return out.join('\n');
 }
 
+/** Columns of the "where the CPU went" table (formatCpu here, the Markdown one in perf-doc.ts). */
+export const CPU_HEADER = [
+  'case',
+  'client s',
+  'postgres s',
+  'mariadb s',
+  'memcached s',
+  'total µs/row',
+  'cores busy',
+];
+
 /**
  * Where the CPU went, per case (medians over the runs): the measured client (all its threads) and each
  * server, in seconds and per row, and how many of the machine's cores that kept busy on average.
  */
-export function formatCpu(results: CaseResult[], rows: number): string {
-  const header = ['case', 'client s', 'postgres s', 'mariadb s', 'memcached s', 'total µs/row', 'cores busy'];
+export function cpuRows(results: CaseResult[], rows: number): string[][] {
   const body: string[][] = [];
   for (const r of results) {
     if (r.runs.length === 0 || r.medianSeconds === undefined) continue;
@@ -162,12 +193,17 @@ export function formatCpu(results: CaseResult[], rows: number): string {
       (total / r.medianSeconds).toFixed(2),
     ]);
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  return body;
+}
+
+export function formatCpu(results: CaseResult[], rows: number): string {
+  const body = cpuRows(results, rows);
+  const widths = CPU_HEADER.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [
     'CPU during the measured time (medians; servers read from /proc, the client from /usr/bin/time):',
-    line(header),
+    line(CPU_HEADER),
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...body.map(line),
   ].join('\n');

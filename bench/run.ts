@@ -2,7 +2,7 @@
  * `npm run bench`: the speed and memory benchmark of issue 10 (not part of `npm test`).
  *
  *   npm run bench -- [--rows 1000000] [--wide-rows 300000] [--cases 1,2,full-pg,...] [--repeat 3] [--keep] [--json]
- *                    [--profile] [--cli bin/migrate.js] [--cli-args "--workers 2"]
+ *                    [--profile] [--cli bin/migrate.js] [--cli-args "--workers 2"] [--doc]
  *
  * Generates `orders` (N rows) in PostgreSQL and MariaDB (bench/dataset.ts), then measures each case
  * `--repeat` times, round-robin (rep 1 of every case, then rep 2, ...) so a change in machine load hits
@@ -18,7 +18,9 @@
  * `--profile` instead runs case (4) once under `node --cpu-prof` and prints the top 25
  * functions by self time (bench/profile.ts). Everything a run writes goes to bench/results/run-<stamp>/
  * (plans, pgloader logs, results.json, profiles; the dist/ snapshot is removed at the end). Servers: TEST_PG_URL, TEST_MYSQL_URL,
- * TEST_MEMCACHED_SERVERS (`eval "$(bash scripts/services.sh env)"`), defaulting to that script's ports.
+ * TEST_MEMCACHED_SERVERS (`eval "$(bash scripts/services.sh env)"`), defaulting to that script's ports;
+ * MIGRATE_BENCH_DB names the bench database when another bench runs against the same servers.
+ * `--doc` then renders docs/performance.md from this run's results.json (bench/perf-doc.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,11 +30,20 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import ts from 'typescript';
 import { type BenchCase, type BenchContext, CASES } from './cases.js';
-import { type Dataset, prepareDataset } from './dataset.js';
+import { BENCH_DB, type Dataset, prepareDataset } from './dataset.js';
 import { haveTime, TIME_BIN } from './measure.js';
 import { deleteOrderKeys } from './memcached-keys.js';
+import { writePerformanceDoc } from './perf-doc.js';
 import { formatSummary, profileFiles, summarize } from './profile.js';
-import { type CaseResult, finishResults, formatCpu, formatTable, formatTargets, targets } from './report.js';
+import {
+  type BenchReport,
+  type CaseResult,
+  finishResults,
+  formatCpu,
+  formatTable,
+  formatTargets,
+  targets,
+} from './report.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -47,6 +58,7 @@ const { values: args } = parseArgs({
     cli: { type: 'string' },
     'cli-args': { type: 'string', default: '' },
     'wide-rows': { type: 'string', default: '300000' },
+    doc: { type: 'boolean', default: false },
   },
 });
 
@@ -115,6 +127,13 @@ function transpileBaseline(runDir: string): string {
   return file;
 }
 
+/** How this run was started, as a user would type it again (recorded in results.json and the doc). */
+function commandLine(): string {
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`);
+  const argv = process.argv.slice(2);
+  return `npm run bench${argv.length ? ` -- ${argv.map(quote).join(' ')}` : ''}`;
+}
+
 function servers() {
   const env = (name: string) => process.env[name]?.trim() || undefined;
   return {
@@ -133,6 +152,7 @@ async function measureCases(ctx: BenchContext, cases: BenchCase[], repeat: numbe
     num: c.num,
     label: c.label,
     migrate: Boolean(c.migrate),
+    mysqlSource: Boolean(c.mysql),
     ...(c.rows ? { rows: c.rows(ctx) } : {}),
     runs: [],
     skipped: c.unavailable?.() ?? undefined,
@@ -187,6 +207,7 @@ async function main(): Promise<void> {
   const runDir = join(REPO, 'bench', 'results', `run-${stamp}`);
   mkdirSync(runDir, { recursive: true });
   const srv = servers();
+  const startedAt = new Date().toISOString();
   const loadStart = os.loadavg();
   const commit = git(['rev-parse', '--short', 'HEAD']);
   const dirty = git(['status', '--porcelain', '--', 'src']).split('\n').filter(Boolean).length;
@@ -231,9 +252,7 @@ async function main(): Promise<void> {
     if (dataset) {
       if (args.keep) {
         await dataset.close();
-        log(
-          '--keep: the cache_migrate_bench databases are kept (reused by the next run with the same --rows)',
-        );
+        log(`--keep: the ${BENCH_DB} databases are kept (reused by the next run with the same --rows)`);
       } else await dataset.drop();
     }
   }
@@ -249,18 +268,29 @@ async function main(): Promise<void> {
   log(formatTargets(goals));
   log('');
   log(`load average (1/5/15 min): start ${loadStart.map((x) => x.toFixed(2)).join(' ')}, end ${loadavg()}`);
-  const report = {
+  const report: BenchReport = {
     rows,
+    wideRows,
     repeat,
     commit,
     srcFilesChanged: dirty,
-    machine: { cores: os.cpus().length, totalMemGiB: os.totalmem() / 2 ** 30 },
+    command: commandLine(),
+    startedAt,
+    endedAt: new Date().toISOString(),
+    node: process.version,
+    machine: {
+      cores: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model.trim() ?? '',
+      totalMemGiB: os.totalmem() / 2 ** 30,
+    },
     load: { start: loadStart, end: loadEnd },
     cases: results,
     targets: goals,
   };
-  writeFileSync(join(runDir, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const resultsFile = join(runDir, 'results.json');
+  writeFileSync(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
   if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  if (args.doc) log(`wrote ${writePerformanceDoc(REPO, resultsFile).join(' and ')}`);
   if (results.some((r) => r.failed)) process.exitCode = 1;
 }
 

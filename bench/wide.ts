@@ -9,7 +9,7 @@ import pg from 'pg';
 /** Bumped whenever the generator changes, so a kept table from an older bench is regenerated. */
 const GENERATOR = 'cache-migrate bench wide v1';
 /** Characters of each row's `body`: md5 (32) × 625. */
-export const WIDE_BODY_CHARS = 20_000;
+const WIDE_BODY_CHARS = 20_000;
 /** MariaDB gets its rows in statements of this many (one 6 GB INSERT … SELECT is one huge transaction). */
 const MYSQL_STEP = 10_000;
 
