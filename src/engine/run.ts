@@ -4,8 +4,9 @@
  */
 import type { Cache } from '../cache/cache.js';
 import { openCache } from '../cache/open.js';
-import type { ChunkState, Dialect, StateStore } from '../db/dialect.js';
+import type { Dialect } from '../db/dialect.js';
 import { openDialect, pingAll } from '../db/open.js';
+import type { ChunkState, StateStore } from '../db/state-store.js';
 import { ConnectionError, SchemaError, type SchemaProblem, UsageError } from '../errors.js';
 import { type Plan, stateTableName, targetName } from '../plan/schema.js';
 import { planChunks } from './chunks.js';

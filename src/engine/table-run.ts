@@ -6,18 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { Row } from '../convert/value.js';
+import { type Batch, type ReadSpec, rowsBatch } from '../db/batch.js';
 import { transcoderFor } from '../db/bridge/mysql-to-postgres.js';
-import {
-  type Batch,
-  type BatchResult,
-  type CheckpointUpdate,
-  type ChunkState,
-  type ReadSpec,
-  readKeyed,
-  rowsBatch,
-  type StateStore,
-  type WriteSpec,
-} from '../db/dialect.js';
+import { readKeyed } from '../db/dialect.js';
+import type { ChunkState, StateStore } from '../db/state-store.js';
+import type { BatchResult, CheckpointUpdate, WriteSpec } from '../db/writer.js';
 import { SchemaError } from '../errors.js';
 import { StageTimer } from '../timing.js';
 import { compareRows } from './compare.js';
@@ -230,7 +223,7 @@ async function copyKeyed(
   const timer = new StageTimer();
   const packAhead = packsAhead(ctx, m);
   const copyJson = packAhead ? copyJsonOf(ctx.source, m, 'source') : null;
-  const encode = ctx.target.encodeBatch?.bind(ctx.target);
+  const encode = ctx.target.copyCodec?.encodeBatch.bind(ctx.target.copyCodec);
   const encodedJson = packAhead && encode ? copyJsonOf(ctx.target, m, 'target') : null;
   const transcoder = transcoderFor(ctx.source, ctx.target, m);
   const verify = m.options.verify === 'checksum';
@@ -238,7 +231,7 @@ async function copyKeyed(
    * Converts a batch read and packs its cache entries. The decoded rows are dropped here: they die young
    * instead of living through the write. What is written is the batch as read when nothing converts it and
    * it is in the target's form already (PostgreSQL to PostgreSQL), else the converted rows encoded by the
-   * target (Dialect.encodeBatch) when it can, else the converted rows. A batch is decoded again only when
+   * target (CopyTextCodec.encodeBatch) when it can, else the converted rows. A batch is decoded again only when
    * the check finds a difference.
    */
   const prepare = (read: Batch): Prepared => {
