@@ -4,7 +4,7 @@
  * always taken, however wide), and sizes the next keyset page from the bytes per row seen so far, so a page
  * seldom reads rows it must drop.
  */
-import type { ReadSpec } from './dialect.js';
+import type { ReadSpec } from './batch.js';
 
 /** The byte limit of a read: none when the spec gives none. */
 export function byteLimit(spec: ReadSpec): number {

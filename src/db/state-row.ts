@@ -1,5 +1,5 @@
 /** The state table's row, as every dialect reads it, turned into the engine's ChunkState. */
-import type { ChunkState } from './dialect.js';
+import type { ChunkState } from './state-store.js';
 
 /** Column values as drivers return them: counts may arrive as strings, numbers or bigints. */
 export interface StateRow {

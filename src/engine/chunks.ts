@@ -4,7 +4,8 @@
  * state table, so every run and machine works on the same chunks); a key-less or small table is one chunk.
  */
 import type { Row } from '../convert/value.js';
-import type { Dialect, StateStore } from '../db/dialect.js';
+import type { Dialect } from '../db/dialect.js';
+import type { StateStore } from '../db/state-store.js';
 import type { EngineContext } from './context.js';
 import { encodeKey } from './key-codec.js';
 import type { TableMapping } from './mapping.js';
@@ -48,12 +49,12 @@ export async function planChunks(
   const existing = await mine();
   if (existing.length > 0) return existing;
   const every = chunkRows(m.estimatedRows, workers, lanes);
-  if (m.key.length === 0 || !state.createChunks || !ctx.source.keyBoundaries || m.estimatedRows <= every) {
+  if (m.key.length === 0 || !state.createChunks || !ctx.source.splitter || m.estimatedRows <= every) {
     return [0];
   }
   const bounds =
     (await valueBoundaries(ctx.source, m, every)) ??
-    (await ctx.source.keyBoundaries({ from: m.from, columns: m.sourceColumns, key: m.key, every }));
+    (await ctx.source.splitter.keyBoundaries({ from: m.from, columns: m.sourceColumns, key: m.key, every }));
   // The last chunk is open-ended, so rows added behind the last boundary are still copied.
   const edges = bounds.map((b) => encodeKey(b));
   const ranges = [...edges, null].map((end, i) => ({ start: i === 0 ? null : edges[i - 1]!, end }));
@@ -64,8 +65,8 @@ export async function planChunks(
 /**
  * Boundaries of a dense integer key split by value: `ceil(rows / every)` ranges of equal width between its
  * smallest and largest value, read from the index at once. Counting `every` rows per boundary instead
- * (keyBoundaries) walks the whole index, which for MySQL's clustered key means the table's pages: half a
- * second at 1M rows, before any row moves. Dense means at least one row per two values, so no range holds
+ * (keyBoundaries) walks the whole index, which for MySQL's clustered key means the table's pages, before
+ * any row moves. Dense means at least one row per two values, so no range holds
  * more than twice its share; a sparser key (or one the estimate misjudges that far) is counted. null: not
  * an integer key, or not dense. `migrate verify` splits its digest chunks the same way (verify/chunked.ts).
  */
@@ -76,7 +77,7 @@ export async function valueBoundaries(
 ): Promise<Row[] | null> {
   const column = m.key.length === 1 ? m.sourceColumns[m.key[0]!]! : null;
   if (column?.kind !== 'int' || /^(year|bit)/i.test(column.dbType.trim())) return null;
-  const extent = await source.intExtent?.({ from: m.from, column });
+  const extent = await source.splitter?.intExtent({ from: m.from, column });
   if (extent === undefined) return null;
   if (extent === null) return [];
   const [min, max] = extent.map(BigInt) as [bigint, bigint];

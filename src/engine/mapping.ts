@@ -14,8 +14,9 @@ import { type Converter, converterFor, isIdentity } from '../convert/convert.js'
 import { rowEquality } from '../convert/row-equal.js';
 import { columnValueEncoder, rowJsonEncoder } from '../convert/row-json.js';
 import type { Column, Row } from '../convert/value.js';
-import type { Dialect, RowSource, TableInfo, TableRef } from '../db/dialect.js';
-import { formatTableRef, parseTableRef } from '../db/dialect.js';
+import type { Dialect } from '../db/dialect.js';
+import type { RowSource, TableInfo, TableRef } from '../db/table.js';
+import { formatTableRef, parseTableRef } from '../db/table.js';
 import { mapColumns, TypeMapError } from '../db/type-map.js';
 import { NotYetError, RuntimeError, renderPlanPath, SchemaError, type SchemaProblem } from '../errors.js';
 import { templateColumns } from '../plan/key-template-syntax.js';
@@ -361,7 +362,7 @@ async function plannedTable(
   key: string[],
   at: (string | number)[],
 ): Promise<{ info: TableInfo; sql: string[] }> {
-  if (!target.createTableSql) throw new NotYetError(`\`createTables: true\` into a ${target.name} target`);
+  if (!target.tableCreator) throw new NotYetError(`\`createTables: true\` into a ${target.name} target`);
   const label = formatTableRef(ref);
   let columns: Column[];
   try {
@@ -388,7 +389,7 @@ async function plannedTable(
       requiredColumns: [],
       estimatedRows: 0,
     },
-    sql: await target.createTableSql(ref, columns, key),
+    sql: await target.tableCreator.createTableSql(ref, columns, key),
   };
 }
 
@@ -403,9 +404,9 @@ export async function createTargetTable(
   target: Dialect,
 ): Promise<TableMapping> {
   if (!m.createSql) return m;
-  if (!target.createTable) throw new NotYetError(`\`createTables: true\` into a ${target.name} target`);
+  if (!target.tableCreator) throw new NotYetError(`\`createTables: true\` into a ${target.name} target`);
   try {
-    await target.createTable(
+    await target.tableCreator.createTable(
       m.targetRef,
       m.targetColumns,
       m.key.map((i) => m.targetColumns[i]!.name),

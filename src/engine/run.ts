@@ -2,7 +2,7 @@
  * `migrate run`: resolve every table against the databases, take or reset checkpoints, run the tables
  * (`--workers` at once), then write the report files and the summary.
  */
-import type { ChunkState, StateStore } from '../db/dialect.js';
+import type { ChunkState, StateStore } from '../db/state-store.js';
 import { ConnectionError } from '../errors.js';
 import { type Plan, type PlanCache, stateTableName } from '../plan/schema.js';
 import { planChunks } from './chunks.js';

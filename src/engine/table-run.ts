@@ -4,41 +4,22 @@
  * back for the checksum, then warm the cache and check the entries while the next batch is written.
  * Resumes from the chunk's checkpoint; re-warms what a crash left unwarmed.
  */
-import { createHash } from 'node:crypto';
-import type { Row } from '../convert/value.js';
-import { transcoderFor } from '../db/bridge/mysql-to-postgres.js';
-import {
-  type Batch,
-  type BatchResult,
-  type CheckpointUpdate,
-  type ChunkState,
-  type ReadSpec,
-  readKeyed,
-  rowsBatch,
-  type StateStore,
-  type WriteSpec,
-} from '../db/dialect.js';
+import type { Batch } from '../db/batch.js';
+import { readKeyed } from '../db/dialect.js';
+import type { ChunkState, StateStore } from '../db/state-store.js';
+import type { BatchResult, CheckpointUpdate, Writer } from '../db/writer.js';
 import { SchemaError } from '../errors.js';
 import { StageTimer } from '../timing.js';
+import { batchPreparer, type PrepareBatch, type Prepared } from './batch-prep.js';
 import { compareRows } from './compare.js';
 import type { EngineContext } from './context.js';
-import { convertRows } from './convert-rows.js';
+import { LEASE_MS, readSpec, writeSpec } from './copy-specs.js';
+import { copyWhole } from './copy-whole.js';
 import { emptyCounts, type TableCounts } from './events.js';
-import { decodeKey, encodeKey, keyOf } from './key-codec.js';
+import { decodeKey } from './key-codec.js';
 import type { TableMapping } from './mapping.js';
 import { ownerIsDead } from './owner.js';
-import {
-  type Committed,
-  copyJsonOf,
-  type PackedBatch,
-  packBatch,
-  packCopyText,
-  packsAhead,
-  warmFromTarget,
-  warmRows,
-} from './warm.js';
-
-export const LEASE_MS = 60_000;
+import { type Committed, warmFromTarget, warmRows } from './warm.js';
 
 export interface TableResult {
   table: string;
@@ -97,23 +78,9 @@ async function runClaimed(
   }, LEASE_MS / 3);
   renew.unref();
   try {
-    if (claim.mappingHash !== m.mappingHash && (claim.rowsRead > 0 || claim.status === 'done')) {
-      throw new SchemaError(
-        `table ${m.label}: the plan's table/key/column mapping changed, or its cache key (template, ` +
-          'cache.prefix, cache.longKeys) did, since its checkpoints were written; entries already warmed ' +
-          'stay under the keys they were written with',
-        {
-          hint:
-            `run with --restart --tables ${m.label} to start this table over (entries under old keys stay ` +
-            'until they expire or are deleted), or put the plan back as it was to resume',
-        },
-      );
-    }
+    checkSameMapping(m, claim);
     onClaim(claim);
-    const range = {
-      start: claim.rangeStart ?? null,
-      end: claim.rangeEnd ?? null,
-    };
+    const range = { start: claim.rangeStart ?? null, end: claim.rangeEnd ?? null };
     // A crash between a batch's commit and its warming leaves keys unwarmed: warm them from the target.
     if (ctx.cache && m.cache && claim.lastKey !== null && claim.warmedKey !== claim.lastKey) {
       await rewarm(ctx, m, state, chunkId, claim.warmedKey ?? range.start, claim.lastKey, counts);
@@ -130,6 +97,21 @@ async function runClaimed(
     clearInterval(renew);
     await state.release(ctx.planName, m.label, chunkId, ctx.owner).catch(() => undefined);
   }
+}
+
+/** A chunk with checkpoints may only be resumed under the mapping (and cache key) they were written with. */
+function checkSameMapping(m: TableMapping, claim: ChunkState): void {
+  if (claim.mappingHash === m.mappingHash || !(claim.rowsRead > 0 || claim.status === 'done')) return;
+  throw new SchemaError(
+    `table ${m.label}: the plan's table/key/column mapping changed, or its cache key (template, ` +
+      'cache.prefix, cache.longKeys) did, since its checkpoints were written; entries already warmed ' +
+      'stay under the keys they were written with',
+    {
+      hint:
+        `run with --restart --tables ${m.label} to start this table over (entries under old keys stay ` +
+        'until they expire or are deleted), or put the plan back as it was to resume',
+    },
+  );
 }
 
 async function rewarm(
@@ -150,44 +132,6 @@ async function rewarm(
   await state.setWarmed(ctx.planName, m.label, chunkId, until);
 }
 
-function writeSpec(ctx: EngineContext, m: TableMapping): WriteSpec {
-  return {
-    ref: m.targetRef,
-    columns: m.targetColumns,
-    key: m.key,
-    onConflict: m.options.onConflict,
-    stateTable: ctx.stateTable,
-    label: m.label,
-  };
-}
-
-function readSpec(ctx: EngineContext, m: TableMapping, after: Row | null, until: Row | null): ReadSpec {
-  return {
-    from: m.from,
-    columns: m.sourceColumns,
-    key: m.key,
-    batchSize: ctx.batchSize ?? m.options.batchSize,
-    maxBatchBytes: m.options.maxBatchBytes,
-    after,
-    until,
-  };
-}
-
-/** A batch read, converted and packed, waiting for its write. */
-interface Prepared {
-  /** Rows read (converted rows plus the ones rejected). */
-  read: number;
-  /**
-   * What is written: the batch as read when nothing converts it (its rows decoded again only if the check
-   * or the cache needs them after the write), else the converted rows.
-   */
-  batch: Batch;
-  skipped: number;
-  /** The batch's last key (the checkpoint). */
-  last: string;
-  packed: PackedBatch | null;
-}
-
 /** A keyed chunk: batch after batch from the checkpoint to the chunk's end. Returns whether it finished. */
 async function copyKeyed(
   ctx: EngineContext,
@@ -198,124 +142,114 @@ async function copyKeyed(
   counts: TableCounts,
 ): Promise<boolean> {
   const writer = await ctx.target.openWriter(writeSpec(ctx, m));
-  const reader = readKeyed(
-    ctx.source,
-    readSpec(
-      ctx,
-      m,
-      lastKey === null ? null : decodeKey(lastKey),
-      rangeEnd === null ? null : decodeKey(rangeEnd),
-    ),
-  );
-  const it = reader[Symbol.asyncIterator]();
-  let warming: Promise<string> | null = null;
-  let warmedThrough: string | undefined;
-  let last = lastKey;
-  let finished = false;
-  const checkpoint = (written: number, mismatches: number, skipped: number, done: boolean) =>
-    ({
-      plan: ctx.planName,
-      table: m.label,
-      chunk: chunkId,
-      owner: ctx.owner,
-      lastKey: last,
-      ...(warmedThrough !== undefined ? { warmedKey: warmedThrough } : {}),
-      rowsRead: written + skipped,
-      rowsWritten: written,
-      mismatches,
-      skipped,
-      done,
-      leaseMs: LEASE_MS,
-    }) satisfies CheckpointUpdate;
-  const timer = new StageTimer();
-  const packAhead = packsAhead(ctx, m);
-  const copyJson = packAhead ? copyJsonOf(ctx.source, m, 'source') : null;
-  const encode = ctx.target.encodeBatch?.bind(ctx.target);
-  const encodedJson = packAhead && encode ? copyJsonOf(ctx.target, m, 'target') : null;
-  const transcoder = transcoderFor(ctx.source, ctx.target, m);
-  const verify = m.options.verify === 'checksum';
-  /**
-   * Converts a batch read and packs its cache entries. The decoded rows are dropped here: they die young
-   * instead of living through the write. What is written is the batch as read when nothing converts it and
-   * it is in the target's form already (PostgreSQL to PostgreSQL), else the converted rows encoded by the
-   * target (Dialect.encodeBatch) when it can, else the converted rows. A batch is decoded again only when
-   * the check finds a difference.
-   */
-  const prepare = (read: Batch): Prepared => {
-    counts.read += read.count;
-    let skipped = 0;
-    let batch = read;
-    let packed: PackedBatch | null = null;
-    if (copyJson && read.copyText) {
-      packed = packCopyText(ctx, m, read, copyJson);
-      timer.mark('pack');
-    } else if (transcoder && read.wire) {
-      // Straight from the source's wire form to the target's COPY text; only rows off the fast paths are
-      // decoded and converted.
-      batch = transcoder.transcode(read.wire, (row) => {
-        const [converted] = convertRows(m, [row], (r) => {
-          skipped++;
-          ctx.recordReject(r);
-        });
-        return converted ?? null;
-      });
-      counts.skipped += skipped;
-      timer.mark('transcode');
-      if (packAhead) {
-        packed =
-          encodedJson && batch.copyText
-            ? packCopyText(ctx, m, batch, encodedJson)
-            : packBatch(ctx, m, batch.rows());
+  const after = lastKey === null ? null : decodeKey(lastKey);
+  const until = rangeEnd === null ? null : decodeKey(rangeEnd);
+  const it = readKeyed(ctx.source, readSpec(ctx, m, after, until))[Symbol.asyncIterator]();
+  try {
+    return await new KeyedCopy(ctx, m, chunkId, counts, writer, it, lastKey).run();
+  } finally {
+    await it.return?.(undefined).catch(() => undefined);
+    await writer.close();
+  }
+}
+
+/**
+ * The pipelined loop of a keyed chunk and what it carries from batch to batch. Batch n is written while
+ * batch n+1 is read, converted and packed, and batch n-1 warmed.
+ */
+class KeyedCopy {
+  private readonly timer = new StageTimer();
+  private readonly verify: boolean;
+  /** Chosen once for the chunk: how each batch read is made ready for its write. */
+  private readonly prepare: PrepareBatch;
+  /** The read of the next batch, asked for ahead of its turn. */
+  private next: Promise<IteratorResult<Batch>>;
+  private warming: Promise<string> | null = null;
+  private warmedThrough: string | undefined;
+  private finished = false;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly m: TableMapping,
+    private readonly chunkId: number,
+    private readonly counts: TableCounts,
+    private readonly writer: Writer,
+    private readonly it: AsyncIterator<Batch>,
+    /** The last key written (the checkpoint). */
+    private last: string | null,
+  ) {
+    this.verify = m.options.verify === 'checksum';
+    this.prepare = batchPreparer(ctx, m, counts, this.timer);
+    this.next = it.next();
+    this.next.catch(() => undefined);
+  }
+
+  async run(): Promise<boolean> {
+    const { ctx, m, counts, timer } = this;
+    let current = await this.readNext();
+    while (current) {
+      this.last = current.last;
+      const checkpoint = this.checkpoint(current.batch.count, 0, current.skipped, false);
+      const writing = this.writer.writeBatch(current.batch, checkpoint, this.verify);
+      writing.catch(() => undefined);
+      timer.mark('other');
+      let upcoming: Prepared | null = null;
+      let upcomingError: unknown = null;
+      // Once a stop is asked for, nothing more is read: the batch being written is the last one.
+      if (!ctx.shouldStop()) {
+        try {
+          upcoming = await this.readNext();
+        } catch (error) {
+          // Reported once the batch being written is committed.
+          upcomingError = error;
+        }
       }
-      timer.mark('pack');
-    } else if (!m.convertsNothing || packAhead || (encode && !read.copyText)) {
-      const source = read.rows();
-      const rows = convertRows(m, source, (r) => {
-        skipped++;
-        ctx.recordReject(r);
+      const committed = await this.settle(current.batch, writing);
+      if (this.warming) this.warmedThrough = await this.warming;
+      timer.mark('wait-warm');
+      this.startWarming(current, committed);
+      ctx.sink.emit({
+        event: 'batch',
+        table: m.label,
+        chunk: this.chunkId,
+        rows: current.read,
+        lastKey: this.last,
+        counts,
       });
-      counts.skipped += skipped;
-      timer.mark('convert');
-      if (encode && (rows !== source || !read.copyText)) batch = encode(m.targetColumns, rows);
-      else if (rows !== source) batch = rowsBatch(rows);
-      timer.mark('encode');
-      if (packAhead) {
-        packed =
-          encodedJson && batch.copyText && batch !== read
-            ? packCopyText(ctx, m, batch, encodedJson)
-            : packBatch(ctx, m, rows);
-      }
-      timer.mark('pack');
+      if (upcomingError) throw upcomingError;
+      current = upcoming;
     }
-    return { read: read.count, batch, skipped, last: encodeKey(keyOf(read.last!, m.key)), packed };
-  };
-  let next = it.next();
-  next.catch(() => undefined);
+    return this.finish();
+  }
+
   /**
    * The next batch read, converted and packed, with the one after it asked for (read meanwhile); null at
    * the end. Its own frame: no batch stays referenced from the loop's once it is done with.
    */
-  const readNext = async (): Promise<Prepared | null> => {
-    const step = await next;
-    timer.mark('wait-read');
+  private async readNext(): Promise<Prepared | null> {
+    const step = await this.next;
+    this.timer.mark('wait-read');
     if (step.done) {
-      finished = true;
+      this.finished = true;
       return null;
     }
-    next = it.next();
-    next.catch(() => undefined);
-    return prepare(step.value);
-  };
+    this.next = this.it.next();
+    this.next.catch(() => undefined);
+    this.counts.read += step.value.count;
+    return this.prepare(step.value);
+  }
+
   /** Waits for a batch's write, counts it and compares its read-back; what the warming needs of it. */
-  const settle = async (batch: Batch, writing: Promise<BatchResult>): Promise<Committed | null> => {
+  private async settle(batch: Batch, writing: Promise<BatchResult>): Promise<Committed | null> {
+    const { ctx, m, counts } = this;
     const result = await writing;
-    timer.mark('write');
+    this.timer.mark('write');
     counts.written += result.written;
     let committed: Committed | null = null;
-    if (verify && result.identical) {
+    if (this.verify && result.identical) {
       counts.verified += batch.count;
       committed = { rows: [], differing: new Set() };
-    } else if (verify && result.readBack) {
+    } else if (this.verify && result.readBack) {
       const differing = new Set<number>();
       const rows = batch.rows();
       const bad = compareRows(m, rows, result.readBack, differing);
@@ -325,152 +259,48 @@ async function copyKeyed(
       counts.verified += rows.length - bad.length;
       counts.mismatches += bad.length;
     }
-    timer.mark('compare');
+    this.timer.mark('compare');
     return committed;
-  };
-  try {
-    let current = await readNext();
-    // Batch n is written while batch n+1 is read, converted and packed, and batch n-1 warmed.
-    while (current) {
-      last = current.last;
-      const writing = writer.writeBatch(
-        current.batch,
-        checkpoint(current.batch.count, 0, current.skipped, false),
-        verify,
-      );
-      writing.catch(() => undefined);
-      timer.mark('other');
-      let upcoming: Prepared | null = null;
-      let upcomingError: unknown = null;
-      // Once a stop is asked for, nothing more is read: the batch being written is the last one.
-      if (!ctx.shouldStop()) {
-        try {
-          upcoming = await readNext();
-        } catch (error) {
-          // Reported once the batch being written is committed.
-          upcomingError = error;
-        }
-      }
-      const committed = await settle(current.batch, writing);
-      if (warming) warmedThrough = await warming;
-      timer.mark('wait-warm');
-      if (ctx.cache && m.cache) {
-        const batchLast = last;
-        warming = warmRows(ctx, m, current.batch, counts, { committed, packed: current.packed }).then(
-          () => batchLast,
-        );
-        warming.catch(() => undefined);
-      }
-      ctx.sink.emit({
-        event: 'batch',
-        table: m.label,
-        chunk: chunkId,
-        rows: current.read,
-        lastKey: last,
-        counts,
-      });
-      if (upcomingError) throw upcomingError;
-      current = upcoming;
-    }
-    if (warming) warmedThrough = await warming;
-    timer.mark('wait-warm');
-    timer.report(`${m.label} chunk ${chunkId}`);
-    // Marks the table done, records how far the cache is warmed and this run's mismatches, in one last
-    // small transaction.
-    await writer.writeBatch([], checkpoint(0, counts.mismatches, 0, finished), false);
-    return finished;
-  } finally {
-    await it.return?.(undefined).catch(() => undefined);
-    await writer.close();
   }
-}
 
-/**
- * A table with no key cannot be resumed row-exactly, so it is copied in ONE transaction into an empty
- * target table: a crash leaves nothing, a re-run starts clean. Checked by a count and an order-free digest.
- */
-async function copyWhole(
-  ctx: EngineContext,
-  m: TableMapping,
-  state: StateStore,
-  counts: TableCounts,
-): Promise<boolean> {
-  const writer = await ctx.target.openWriter(writeSpec(ctx, m));
-  const verify = m.options.verify === 'checksum';
-  const sourceDigest = new MultisetDigest();
-  let skippedAll = 0;
-  try {
-    await writer.beginWhole();
-    for await (const source of ctx.source.readBatches(readSpec(ctx, m, null, null))) {
-      counts.read += source.length;
-      const rows = convertRows(m, source, (r) => {
-        skippedAll++;
-        counts.skipped++;
-        ctx.recordReject(r);
-      });
-      if (verify) for (const row of rows) sourceDigest.add(m.rowJson(row));
-      counts.written += await writer.appendWhole(rows);
-      ctx.sink.emit({ event: 'batch', table: m.label, chunk: 0, rows: source.length, lastKey: '', counts });
-    }
-    await writer.finishWhole({
+  /** Warms the batch just committed while the next one is written; the checkpoints then record it. */
+  private startWarming(current: Prepared, committed: Committed | null): void {
+    const { ctx, m } = this;
+    if (!ctx.cache || !m.cache) return;
+    const batchLast = current.last;
+    this.warming = warmRows(ctx, m, current.batch, this.counts, { committed, packed: current.packed }).then(
+      () => batchLast,
+    );
+    this.warming.catch(() => undefined);
+  }
+
+  /**
+   * Marks the chunk done, records how far the cache is warmed and this run's mismatches, in one last small
+   * transaction.
+   */
+  private async finish(): Promise<boolean> {
+    if (this.warming) this.warmedThrough = await this.warming;
+    this.timer.mark('wait-warm');
+    this.timer.report(`${this.m.label} chunk ${this.chunkId}`);
+    await this.writer.writeBatch([], this.checkpoint(0, this.counts.mismatches, 0, this.finished), false);
+    return this.finished;
+  }
+
+  private checkpoint(written: number, mismatches: number, skipped: number, done: boolean): CheckpointUpdate {
+    const { ctx, m } = this;
+    return {
       plan: ctx.planName,
       table: m.label,
-      chunk: 0,
+      chunk: this.chunkId,
       owner: ctx.owner,
-      lastKey: '[]',
-      rowsRead: counts.read,
-      rowsWritten: counts.written,
-      mismatches: 0,
-      skipped: skippedAll,
-      done: true,
+      lastKey: this.last,
+      ...(this.warmedThrough !== undefined ? { warmedKey: this.warmedThrough } : {}),
+      rowsRead: written + skipped,
+      rowsWritten: written,
+      mismatches,
+      skipped,
+      done,
       leaseMs: LEASE_MS,
-    });
-  } finally {
-    await writer.close();
+    };
   }
-  if (verify || (ctx.cache && m.cache)) {
-    const targetDigest = new MultisetDigest();
-    await warmFromTarget(ctx, m, {
-      after: null,
-      until: null,
-      counts,
-      onRows: verify
-        ? (rows) => {
-            for (const r of rows) targetDigest.add(m.rowJson(r));
-          }
-        : undefined,
-      warm: Boolean(ctx.cache && m.cache),
-    });
-    if (verify) {
-      if (sourceDigest.equals(targetDigest)) counts.verified += sourceDigest.count;
-      else {
-        counts.mismatches += 1;
-        ctx.recordMismatch({
-          table: m.label,
-          key: '(whole table: no key)',
-          in: 'target',
-          problem: 'different',
-        });
-      }
-    }
-    await state.setWarmed(ctx.planName, m.label, 0, '[]');
-  }
-  return true;
-}
-
-/** An order-independent digest of a multiset of rows: count plus a sum of 64-bit row hashes. */
-class MultisetDigest {
-  count = 0;
-  private sum = 0n;
-  add(canonical: string): void {
-    this.count++;
-    this.sum = (this.sum + hash64(canonical)) & 0xffffffffffffffffn;
-  }
-  equals(other: MultisetDigest): boolean {
-    return this.count === other.count && this.sum === other.sum;
-  }
-}
-
-function hash64(s: string): bigint {
-  return createHash('md5').update(s).digest().readBigUInt64LE(0);
 }

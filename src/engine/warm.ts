@@ -7,7 +7,8 @@ import { EntryPackBuilder, type PackedEntries } from '../cache/entry-pack.js';
 import { isSkip, type KeySkip, type KeySkipReason } from '../cache/key-template.js';
 import { ReadThrough } from '../cache/read-through.js';
 import type { Row } from '../convert/value.js';
-import { type Batch, type CopyJson, type Dialect, rowsOf } from '../db/dialect.js';
+import { type Batch, type CopyJson, rowsOf } from '../db/batch.js';
+import type { Dialect } from '../db/dialect.js';
 import { RuntimeError } from '../errors.js';
 import type { EngineContext } from './context.js';
 import type { TableCounts } from './events.js';
@@ -259,20 +260,20 @@ export function packCopyEntries(
 }
 
 /**
- * The writer of row JSON from a batch's COPY text (Dialect.copyJson), when the cache value is the row's JSON:
+ * The writer of row JSON from a batch's COPY text (Dialect.copyCodec), when the cache value is the row's JSON:
  * such a batch's cache entries are packed without decoding it. `from: 'source'`: for batches as the source
  * read them, which go to the target as read (same kinds, nothing converted); `'target'`: for batches the
- * target encoded from the converted rows (Dialect.encodeBatch).
+ * target encoded from the converted rows (CopyTextCodec.encodeBatch).
  */
 export function copyJsonOf(dialect: Dialect, m: TableMapping, from: 'source' | 'target'): CopyJson | null {
   const mc = m.cache;
-  if (!mc?.valueIsRowJson || !dialect.copyJson) return null;
+  if (!mc?.valueIsRowJson || !dialect.copyCodec) return null;
   if (from === 'source') {
     if (!m.convertsNothing) return null;
     if (m.sourceColumns.some((c, i) => c.kind !== m.targetColumns[i]!.kind)) return null;
   }
   const decoded = [...new Set([...mc.keyColumns, ...m.key])];
-  return dialect.copyJson(
+  return dialect.copyCodec.copyJson(
     from === 'source' ? m.sourceColumns : m.targetColumns,
     m.targetColumns.map((c) => c.name),
     decoded,

@@ -7,7 +7,8 @@
 import type { Cache } from '../cache/cache.js';
 import type { PackedEntries } from '../cache/entry-pack.js';
 import type { Row } from '../convert/value.js';
-import { type Batch, readKeyed, rowsBatch } from '../db/dialect.js';
+import { type Batch, rowsBatch } from '../db/batch.js';
+import { readKeyed } from '../db/dialect.js';
 import {
   copyJsonOf,
   packCopyEntries,

@@ -1,6 +1,6 @@
 /**
  * The fast path for a keyed table: chunks of about {@link CHUNK_ROWS} source rows in key order, each digested
- * inside both databases (`Dialect.chunkDigest`: count + aggregate of per-row hashes; no row leaves the
+ * inside both databases (`ChunkDigester.chunkDigest`: count + aggregate of per-row hashes; no row leaves the
  * server). A dense integer key is split by value, at once; any other key chunk by chunk, the source's digest
  * of chunk k+1 (which first finds the chunk's last key) running while the target digests chunk k. A chunk
  * whose digests differ is bisected — split at the median key of its larger side, both halves digested
@@ -11,7 +11,8 @@
  * Sound only when both databases hash equal rows alike and order the key alike: see {@link sqlDigestUsable}.
  */
 import type { ColumnKind, Row } from '../convert/value.js';
-import type { Dialect, RowSource } from '../db/dialect.js';
+import type { ChunkDigester, Dialect } from '../db/dialect.js';
+import type { RowSource } from '../db/table.js';
 import { valueBoundaries } from '../engine/chunks.js';
 import { encodeKey } from '../engine/key-codec.js';
 import type { TableMapping } from '../engine/mapping.js';
@@ -23,7 +24,7 @@ export const CHUNK_ROWS = 50_000;
 /** A differing range of at most this many rows (on either side) is downloaded and compared row by row. */
 export const LEAF_ROWS = 1_000;
 
-type DigestFn = NonNullable<Dialect['chunkDigest']>;
+type DigestFn = ChunkDigester['chunkDigest'];
 export type Digest = Awaited<ReturnType<DigestFn>>;
 type Side = (range: KeyRange, limit?: number) => Promise<Digest>;
 interface Sides {
@@ -46,13 +47,13 @@ const ORDER_SAFE: ReadonlySet<ColumnKind> = new Set<ColumnKind>([
 ]);
 
 /**
- * Whether the databases can compare the table by digests: both implement `chunkDigest`, they are the same
+ * Whether the databases can compare the table by digests: both have a `digester`, they are the same
  * dialect (the same text forms and hash), every mapped column has the identical type on both sides (so equal
  * values have equal text forms), and — for key ranges — every key column is of an order-safe kind (text keys
  * may sort differently under the two databases' collations, which would put a row in different chunks).
  */
 export function sqlDigestUsable(ctx: VerifyContext, m: TableMapping): boolean {
-  if (!ctx.source.chunkDigest || !ctx.target.chunkDigest) return false;
+  if (!ctx.source.digester || !ctx.target.digester) return false;
   if (ctx.source.name !== ctx.target.name) return false;
   if (m.sourceColumns.some((c, i) => c.dbType !== m.targetColumns[i]!.dbType)) return false;
   return m.key.every((i) => ORDER_SAFE.has(m.targetColumns[i]!.kind));
@@ -64,13 +65,13 @@ export function sqlDigestUsable(ctx: VerifyContext, m: TableMapping): boolean {
  */
 export async function digestSides(check: TableCheck): Promise<Sides> {
   const { ctx, m } = check;
-  const formsOf = async (d: Dialect): Promise<string[]> => (await d.digestForms?.()) ?? [];
+  const formsOf = async (d: Dialect): Promise<string[]> => (await d.digester?.digestForms()) ?? [];
   const [sourceForms, targetForms] = await Promise.all([formsOf(ctx.source), formsOf(ctx.target)]);
   const form = sourceForms.find((f) => targetForms.includes(f));
   const side =
     (dialect: Dialect, from: RowSource, columns: TableMapping['sourceColumns']): Side =>
     (range, limit) =>
-      dialect.chunkDigest!({
+      dialect.digester!.chunkDigest({
         from,
         columns,
         key: m.key,

@@ -4,7 +4,7 @@
  * streams however it ends.
  */
 import type { Row } from '../convert/value.js';
-import type { ReadSpec } from '../db/dialect.js';
+import type { ReadSpec } from '../db/batch.js';
 import type { TableCheck } from './table-check.js';
 
 export interface PairedHandlers {

@@ -2,8 +2,8 @@
 // the test), a state table whose chunk rows the writer's checkpoints update, and such a checkpoint.
 import { afterEach } from 'vitest';
 import type { Column } from '../../src/convert/value.js';
-import type { CheckpointUpdate, Writer } from '../../src/db/dialect.js';
 import { PostgresDialect } from '../../src/db/postgres/index.js';
+import type { CheckpointUpdate, Writer } from '../../src/db/writer.js';
 import { createPgDatabase, type PgTestDatabase } from './databases.js';
 
 /** `setup(name, sql)`: a new database with `sql` run in it, and a dialect on it; both gone after the test. */

@@ -4,7 +4,7 @@
 // limit and together give every row once, in order.
 import { describe, expect, it } from 'vitest';
 import type { Row } from '../../src/convert/value.js';
-import type { ReadSpec } from '../../src/db/dialect.js';
+import type { ReadSpec } from '../../src/db/batch.js';
 import { MysqlDialect } from '../../src/db/mysql/index.js';
 import { copyOut, copyOutUpTo } from '../../src/db/postgres/read.js';
 import { scopedPgDialects } from '../helpers/pg-writer.js';

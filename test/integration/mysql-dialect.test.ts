@@ -3,8 +3,9 @@
 // Every test gets its own database; expected values come from SQL run on an independent connection.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Column, Row } from '../../src/convert/value.js';
-import type { CheckpointUpdate, ReadSpec, WriteSpec } from '../../src/db/dialect.js';
+import type { ReadSpec } from '../../src/db/batch.js';
 import { MysqlDialect } from '../../src/db/mysql/index.js';
+import type { CheckpointUpdate, WriteSpec } from '../../src/db/writer.js';
 import { DataError, LockedError, RuntimeError } from '../../src/errors.js';
 import { createMysqlDatabase, type MysqlTestDatabase } from '../helpers/databases.js';
 

@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { converterFor, ValueError } from '../../src/convert/convert.js';
 import type { Row } from '../../src/convert/value.js';
+import type { ReadSpec } from '../../src/db/batch.js';
 import { mysqlToPostgres } from '../../src/db/bridge/mysql-to-postgres.js';
-import type { ReadSpec } from '../../src/db/dialect.js';
 import { MysqlDialect } from '../../src/db/mysql/index.js';
 import type { WireBatch } from '../../src/db/mysql/wire.js';
 import { copyEncoderFor } from '../../src/db/postgres/codec.js';

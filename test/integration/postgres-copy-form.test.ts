@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/convert/json-canonical.js';
 import { rowJsonEncoder } from '../../src/convert/row-json.js';
 import type { Row } from '../../src/convert/value.js';
-import { rowsBatch } from '../../src/db/dialect.js';
+import { rowsBatch } from '../../src/db/batch.js';
 import { copyEncoderFor } from '../../src/db/postgres/codec.js';
 import { type ByteOut, JsonbCopyWriter, jsonbText } from '../../src/db/postgres/jsonb-form.js';
 import { copyOut } from '../../src/db/postgres/read.js';

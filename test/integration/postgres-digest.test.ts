@@ -6,8 +6,8 @@
 // json text); types without a hash function (json, point) are digested too.
 import { describe, expect, it } from 'vitest';
 import type { Column } from '../../src/convert/value.js';
-import { parseTableRef } from '../../src/db/dialect.js';
 import type { PostgresDialect } from '../../src/db/postgres/index.js';
+import { parseTableRef } from '../../src/db/table.js';
 import { scopedPgDialects } from '../helpers/pg-writer.js';
 
 const setup = scopedPgDialects();

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { rowJsonEncoder } from '../../src/convert/row-json.js';
 import type { Row } from '../../src/convert/value.js';
-import type { Batch, ReadSpec } from '../../src/db/dialect.js';
+import type { Batch, ReadSpec } from '../../src/db/batch.js';
 import { copyOut, copyOutDiffers, rowDecoder } from '../../src/db/postgres/read.js';
 import type { PgTestDatabase } from '../helpers/databases.js';
 import { checkpointOf, scopedPgDialects, stateSql } from '../helpers/pg-writer.js';

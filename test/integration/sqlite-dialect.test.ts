@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Column, Row } from '../../src/convert/value.js';
-import type { CheckpointUpdate, ReadSpec, WriteSpec } from '../../src/db/dialect.js';
+import type { ReadSpec } from '../../src/db/batch.js';
 import { openDialect } from '../../src/db/open.js';
 import { SqliteDialect } from '../../src/db/sqlite/index.js';
 import { sqlitePath } from '../../src/db/sqlite/url.js';
+import type { CheckpointUpdate, WriteSpec } from '../../src/db/writer.js';
 import { DataError, LockedError, RuntimeError, UsageError } from '../../src/errors.js';
 
 const cleanups: (() => unknown)[] = [];

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileKeyBytes, compileKeyTemplate } from '../../src/cache/key-template.js';
 import type { Column, ColumnKind } from '../../src/convert/value.js';
-import { rowsBatch } from '../../src/db/dialect.js';
+import { rowsBatch } from '../../src/db/batch.js';
 import { copyJson } from '../../src/db/postgres/copy-json.js';
 import type { TableMapping } from '../../src/engine/mapping.js';
 import { packCopyEntries } from '../../src/engine/warm.js';

@@ -1,7 +1,7 @@
 /** `migrate status <plan>`: per table state, rows done / estimated, last key, mismatches, last run time. */
-import type { ChunkState } from '../../db/dialect.js';
-import { parseTableRef } from '../../db/dialect.js';
 import { loadCheckedPlan } from '../../db/plan-checks.js';
+import type { ChunkState } from '../../db/state-store.js';
+import { parseTableRef } from '../../db/table.js';
 import { ownerLabel } from '../../engine/owner.js';
 import { withTarget } from '../../engine/session.js';
 import { stateTableName, targetName } from '../../plan/schema.js';

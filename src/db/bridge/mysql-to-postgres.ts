@@ -18,7 +18,8 @@
  */
 import { type Converter, intRange, pgCharacterLength, ValueError } from '../../convert/convert.js';
 import type { Column, Row } from '../../convert/value.js';
-import { type Batch, type Dialect, rowsBatch, type WireRows } from '../dialect.js';
+import { type Batch, rowsBatch, type WireRows } from '../batch.js';
+import type { Dialect } from '../dialect.js';
 import { decoderFor, rowDecoder as mysqlRowDecoder } from '../mysql/codec.js';
 import { fieldLength, headerBytes, wireFields } from '../mysql/wire.js';
 import { type CopyEncoder, copyEncoderFor } from '../postgres/codec.js';

@@ -10,7 +10,7 @@
  *   tool writes.
  */
 import type { Column } from '../../convert/value.js';
-import type { TableRef } from '../dialect.js';
+import type { TableRef } from '../table.js';
 import { columnList, quoteIdent, quoteTable } from './sql.js';
 
 const TEXTUAL = /^(var)?char\b|text$|^(enum|set)\b/i;

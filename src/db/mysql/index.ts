@@ -1,17 +1,11 @@
 /** The MySQL/MariaDB dialect: one shared connection, one per reader, one per writer, one for state. */
 import type { Column, Row } from '../../convert/value.js';
 import { maskUrl } from '../../secrets.js';
-import type {
-  Batch,
-  Dialect,
-  ReadSpec,
-  RowSource,
-  StateStore,
-  TableInfo,
-  TableRef,
-  Writer,
-  WriteSpec,
-} from '../dialect.js';
+import type { Batch, ReadSpec } from '../batch.js';
+import type { Dialect, KeySplitter, RawBatchReader, TableCreator } from '../dialect.js';
+import type { StateStore } from '../state-store.js';
+import type { RowSource, TableInfo, TableRef } from '../table.js';
+import type { Writer, WriteSpec } from '../writer.js';
 import { connectMysql, endQuietly, type MysqlSession } from './connect.js';
 import { createTableSql } from './ddl.js';
 import { describeQuery, describeTable } from './introspect.js';
@@ -29,9 +23,13 @@ import { MysqlStateStore } from './state.js';
 import { passwordParamToUserInfo } from './url.js';
 import { keyCollation, MysqlWriter } from './write.js';
 
-export class MysqlDialect implements Dialect {
+export class MysqlDialect implements Dialect, RawBatchReader, KeySplitter, TableCreator {
   readonly name = 'mysql' as const;
   readonly display: string;
+  // Each capability is served by this class's own methods (they share its connections): the member is `this`.
+  readonly rawBatches: RawBatchReader = this;
+  readonly splitter: KeySplitter = this;
+  readonly tableCreator: TableCreator = this;
   private readonly sessions = new Set<MysqlSession>();
   private main: Promise<MysqlSession> | null = null;
 
@@ -89,29 +87,6 @@ export class MysqlDialect implements Dialect {
     }
   }
 
-  async *readKeyedBatches(spec: ReadSpec): AsyncGenerator<Batch> {
-    const session = await this.connect();
-    try {
-      yield* readKeysetWire(session.conn, spec);
-    } finally {
-      this.sessions.delete(session);
-      await endQuietly(session.conn);
-    }
-  }
-
-  async intExtent(spec: { from: RowSource; column: Column }): Promise<[string, string] | null> {
-    return intExtent((await this.shared()).conn, spec);
-  }
-
-  async keyBoundaries(spec: {
-    from: RowSource;
-    columns: Column[];
-    key: number[];
-    every: number;
-  }): Promise<Row[]> {
-    return keyBoundaries((await this.shared()).conn, spec);
-  }
-
   async fetchByKeys(ref: TableRef, columns: Column[], key: number[], keys: Row[]): Promise<Row[]> {
     if (keys.length === 0) return [];
     return fetchByKeys((await this.shared()).conn, quoteTable(ref), columns, key, keys);
@@ -128,6 +103,37 @@ export class MysqlDialect implements Dialect {
     return writer;
   }
 
+  async state(table: string): Promise<StateStore> {
+    // Its own connection, so the store's short transactions never mix with a batch's.
+    return new MysqlStateStore(await this.connect(), table);
+  }
+
+  // RawBatchReader
+  async *readKeyedBatches(spec: ReadSpec): AsyncGenerator<Batch> {
+    const session = await this.connect();
+    try {
+      yield* readKeysetWire(session.conn, spec);
+    } finally {
+      this.sessions.delete(session);
+      await endQuietly(session.conn);
+    }
+  }
+
+  // KeySplitter
+  async intExtent(spec: { from: RowSource; column: Column }): Promise<[string, string] | null> {
+    return intExtent((await this.shared()).conn, spec);
+  }
+
+  async keyBoundaries(spec: {
+    from: RowSource;
+    columns: Column[];
+    key: number[];
+    every: number;
+  }): Promise<Row[]> {
+    return keyBoundaries((await this.shared()).conn, spec);
+  }
+
+  // TableCreator
   async createTableSql(ref: TableRef, columns: Column[], key: string[]): Promise<string[]> {
     return createTableSql(ref, columns, key, await this.shared());
   }
@@ -135,11 +141,6 @@ export class MysqlDialect implements Dialect {
   async createTable(ref: TableRef, columns: Column[], key: string[]): Promise<void> {
     const session = await this.shared();
     for (const sql of createTableSql(ref, columns, key, session)) await session.conn.query(sql);
-  }
-
-  async state(table: string): Promise<StateStore> {
-    // Its own connection, so the store's short transactions never mix with a batch's.
-    return new MysqlStateStore(await this.connect(), table);
   }
 
   async close(): Promise<void> {

@@ -1,8 +1,8 @@
 /** Tables, columns, types and keys from information_schema; a query's columns from its result metadata. */
 import type mysql from 'mysql2/promise';
 import type { Column, ColumnKind } from '../../convert/value.js';
-import type { TableInfo, TableRef } from '../dialect.js';
 import { encloseChecked } from '../sql-fragment.js';
+import type { TableInfo, TableRef } from '../table.js';
 import { kindOfMysqlType } from './codec.js';
 import type { MysqlSession } from './connect.js';
 import { FRAGMENT_SYNTAX, quoteIdent, quoteTable } from './sql.js';

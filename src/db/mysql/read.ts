@@ -2,9 +2,10 @@
 import type { Readable } from 'node:stream';
 import type mysql from 'mysql2/promise';
 import type { Column, Row } from '../../convert/value.js';
+import type { ReadSpec } from '../batch.js';
 import { byteLimit, PageSizer } from '../batch-bytes.js';
-import type { ReadSpec, RowSource } from '../dialect.js';
 import { encloseChecked } from '../sql-fragment.js';
+import type { RowSource } from '../table.js';
 import { encoderFor, rowDecoder, selectExpr } from './codec.js';
 import { FRAGMENT_SYNTAX, quoteIdent, quoteTable } from './sql.js';
 import { type CoreConnection, queryWire, WireBatch } from './wire.js';

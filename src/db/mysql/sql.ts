@@ -3,8 +3,9 @@
  * inside is doubled); values are sent as literals built here, never spliced in raw. The session's sql_mode
  * (connect.ts) never contains NO_BACKSLASH_ESCAPES, so backslash escapes in string literals are safe.
  */
-import type { TableRef } from '../dialect.js';
+
 import type { FragmentSyntax } from '../sql-fragment.js';
+import type { TableRef } from '../table.js';
 
 export function quoteIdent(name: string): string {
   return `\`${name.replaceAll('`', '``')}\``;

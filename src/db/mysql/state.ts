@@ -7,8 +7,9 @@
 import { createHash } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { LockedError, RuntimeError } from '../../errors.js';
-import type { CheckpointUpdate, ChunkState, StateStore } from '../dialect.js';
 import { type StateRow as BaseStateRow, chunkStateFrom } from '../state-row.js';
+import type { ChunkState, StateStore } from '../state-store.js';
+import type { CheckpointUpdate } from '../writer.js';
 import type { MysqlSession } from './connect.js';
 import { quoteIdent } from './sql.js';
 

@@ -8,7 +8,7 @@
  * 0xfd, 0xfe: 2, 3 or 8 bytes little-endian follow) then that many bytes, or 0xfb alone for NULL.
  */
 import type { Row } from '../../convert/value.js';
-import type { Batch, WireRows } from '../dialect.js';
+import type { Batch, WireRows } from '../batch.js';
 
 /** What mysql2 hands a row parser: one packet, `offset` at the start of its payload. */
 interface RowPacket {

@@ -15,15 +15,14 @@ import type mysql from 'mysql2/promise';
 import { canonicalizer } from '../../convert/canonical.js';
 import type { Column, Row, Value } from '../../convert/value.js';
 import { DataError } from '../../errors.js';
+import { type Batch, rowsOf } from '../batch.js';
 import {
-  type Batch,
   type BatchResult,
   type CheckpointUpdate,
   leaseTakenOver,
-  rowsOf,
   type Writer,
   type WriteSpec,
-} from '../dialect.js';
+} from '../writer.js';
 import { rowDecoder, rowEncoder, selectExpr } from './codec.js';
 import { describe, endQuietly, type MysqlSession } from './connect.js';
 import { keysInSql } from './read.js';

@@ -25,7 +25,7 @@
 import { CanonicalValueError } from '../../convert/canonical.js';
 import { jsonValueEncoder } from '../../convert/row-json.js';
 import type { Column, ColumnKind, Row, Value } from '../../convert/value.js';
-import type { CopyJson } from '../dialect.js';
+import type { CopyJson } from '../batch.js';
 import { decoderFor } from './codec.js';
 import { copyLineError, unescapeField } from './copy-text.js';
 

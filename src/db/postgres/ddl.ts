@@ -1,6 +1,6 @@
 /** `createTables`: CREATE TABLE for PostgreSQL from mapped columns (types from `db/type-map.ts`). */
 import type { Column } from '../../convert/value.js';
-import type { TableRef } from '../dialect.js';
+import type { TableRef } from '../table.js';
 import { columnList, quoteIdent, quoteTable } from './sql.js';
 
 /**

@@ -35,7 +35,7 @@
  */
 import type pg from 'pg';
 import type { Column, ColumnKind, Row } from '../../convert/value.js';
-import type { RowSource } from '../dialect.js';
+import type { RowSource } from '../table.js';
 import { paramOf } from './codec.js';
 import { fromClause, rowDecoder } from './read.js';
 import { columnList, quoteIdent } from './sql.js';

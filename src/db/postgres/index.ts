@@ -2,19 +2,18 @@
 import type pg from 'pg';
 import type { Column, Row } from '../../convert/value.js';
 import { maskUrl } from '../../secrets.js';
-import {
-  type Batch,
-  type CopyJson,
-  type Dialect,
-  type ReadSpec,
-  type RowSource,
-  rowsBatch,
-  type StateStore,
-  type TableInfo,
-  type TableRef,
-  type Writer,
-  type WriteSpec,
+import { type Batch, type CopyJson, type ReadSpec, rowsBatch } from '../batch.js';
+import type {
+  ChunkDigester,
+  CopyTextCodec,
+  Dialect,
+  KeySplitter,
+  RawBatchReader,
+  TableCreator,
 } from '../dialect.js';
+import type { StateStore } from '../state-store.js';
+import type { RowSource, TableInfo, TableRef } from '../table.js';
+import type { Writer, WriteSpec } from '../writer.js';
 import { copyEncoderFor } from './codec.js';
 import { connectPostgres } from './connect.js';
 import { copyJson } from './copy-json.js';
@@ -40,9 +39,17 @@ import { encodeCopyText, PostgresWriter } from './write.js';
 /** Connections the server closed or that failed: never reused. */
 const broken = new WeakSet<pg.Client>();
 
-export class PostgresDialect implements Dialect {
+export class PostgresDialect
+  implements Dialect, RawBatchReader, CopyTextCodec, KeySplitter, ChunkDigester, TableCreator
+{
   readonly name = 'postgres' as const;
   readonly display: string;
+  // Each capability is served by this class's own methods (they share its connections): the member is `this`.
+  readonly rawBatches: RawBatchReader = this;
+  readonly copyCodec: CopyTextCodec = this;
+  readonly splitter: KeySplitter = this;
+  readonly digester: ChunkDigester = this;
+  readonly tableCreator: TableCreator = this;
   private readonly clients: pg.Client[] = [];
   private main: pg.Client | null = null;
 
@@ -94,46 +101,6 @@ export class PostgresDialect implements Dialect {
     }
   }
 
-  async *readKeyedBatches(spec: ReadSpec): AsyncGenerator<Batch> {
-    const client = await this.connect();
-    try {
-      yield* readKeysetText(client, spec);
-    } finally {
-      await this.end(client);
-    }
-  }
-
-  encodeBatch(columns: Column[], rows: Row[]): Batch {
-    if (rows.length === 0) return rowsBatch(rows);
-    const text = encodeCopyText(rows, columns.map(copyEncoderFor));
-    return new CopyBatch(text, typeSignature(columns), columns.length, rowDecoder(columns));
-  }
-
-  copyJson(columns: Column[], names: string[], keyColumns: number[]): CopyJson {
-    return copyJson(columns, names, keyColumns);
-  }
-
-  async intExtent(spec: { from: RowSource; column: Column }): Promise<[string, string] | null> {
-    return intExtent(await this.shared(), spec);
-  }
-
-  async keyBoundaries(spec: {
-    from: RowSource;
-    columns: Column[];
-    key: number[];
-    every: number;
-  }): Promise<Row[]> {
-    return keyBoundaries(await this.shared(), spec);
-  }
-
-  async chunkDigest(spec: DigestSpec): Promise<Digest> {
-    return chunkDigest(await this.shared(), spec);
-  }
-
-  async digestForms(): Promise<string[]> {
-    return digestForms(await this.shared());
-  }
-
   async fetchByKeys(ref: TableRef, columns: Column[], key: number[], keys: Row[]): Promise<Row[]> {
     return fetchByKeys(await this.shared(), quoteTable(ref), columns, key, keys);
   }
@@ -149,15 +116,6 @@ export class PostgresDialect implements Dialect {
     return writer;
   }
 
-  async createTableSql(ref: TableRef, columns: Column[], key: string[]): Promise<string[]> {
-    return createTableSql(ref, columns, key);
-  }
-
-  async createTable(ref: TableRef, columns: Column[], key: string[]): Promise<void> {
-    const client = await this.shared();
-    for (const sql of createTableSql(ref, columns, key)) await client.query(sql);
-  }
-
   async state(table: string): Promise<StateStore> {
     // Its own connection, so the store's short transactions never mix with a batch's.
     const client = await this.connect();
@@ -168,6 +126,60 @@ export class PostgresDialect implements Dialect {
       await close();
     };
     return store;
+  }
+
+  // RawBatchReader
+  async *readKeyedBatches(spec: ReadSpec): AsyncGenerator<Batch> {
+    const client = await this.connect();
+    try {
+      yield* readKeysetText(client, spec);
+    } finally {
+      await this.end(client);
+    }
+  }
+
+  // CopyTextCodec
+  encodeBatch(columns: Column[], rows: Row[]): Batch {
+    if (rows.length === 0) return rowsBatch(rows);
+    const text = encodeCopyText(rows, columns.map(copyEncoderFor));
+    return new CopyBatch(text, typeSignature(columns), columns.length, rowDecoder(columns));
+  }
+
+  copyJson(columns: Column[], names: string[], keyColumns: number[]): CopyJson {
+    return copyJson(columns, names, keyColumns);
+  }
+
+  // KeySplitter
+  async intExtent(spec: { from: RowSource; column: Column }): Promise<[string, string] | null> {
+    return intExtent(await this.shared(), spec);
+  }
+
+  async keyBoundaries(spec: {
+    from: RowSource;
+    columns: Column[];
+    key: number[];
+    every: number;
+  }): Promise<Row[]> {
+    return keyBoundaries(await this.shared(), spec);
+  }
+
+  // ChunkDigester
+  async chunkDigest(spec: DigestSpec): Promise<Digest> {
+    return chunkDigest(await this.shared(), spec);
+  }
+
+  async digestForms(): Promise<string[]> {
+    return digestForms(await this.shared());
+  }
+
+  // TableCreator
+  async createTableSql(ref: TableRef, columns: Column[], key: string[]): Promise<string[]> {
+    return createTableSql(ref, columns, key);
+  }
+
+  async createTable(ref: TableRef, columns: Column[], key: string[]): Promise<void> {
+    const client = await this.shared();
+    for (const sql of createTableSql(ref, columns, key)) await client.query(sql);
   }
 
   private forget(client: pg.Client): void {

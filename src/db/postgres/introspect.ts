@@ -1,8 +1,8 @@
 /** Tables, columns, types and keys from pg_catalog. */
 import type pg from 'pg';
 import type { Column } from '../../convert/value.js';
-import type { TableInfo, TableRef } from '../dialect.js';
 import { encloseChecked } from '../sql-fragment.js';
+import type { TableInfo, TableRef } from '../table.js';
 import { kindOfPgType } from './codec.js';
 import { FRAGMENT_SYNTAX, quoteTable } from './sql.js';
 

@@ -1,6 +1,7 @@
 /** Identifier quoting for PostgreSQL: every identifier the tool sends is quoted, whatever the plan says. */
-import type { TableRef } from '../dialect.js';
+
 import type { FragmentSyntax } from '../sql-fragment.js';
+import type { TableRef } from '../table.js';
 
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;

@@ -1,8 +1,9 @@
-/** Checkpoints and leases in the target PostgreSQL database (PLAN.md "Checkpoints, resume and scale-out"). */
+/** Checkpoints and leases in the target PostgreSQL database (what they are: db/state-store.ts). */
 import type pg from 'pg';
 import { LockedError } from '../../errors.js';
-import type { CheckpointUpdate, ChunkState, StateStore } from '../dialect.js';
 import { type StateRow as BaseStateRow, chunkStateFrom } from '../state-row.js';
+import type { ChunkState, StateStore } from '../state-store.js';
+import type { CheckpointUpdate } from '../writer.js';
 import { quoteIdent } from './sql.js';
 
 interface StateRow extends BaseStateRow {

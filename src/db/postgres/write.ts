@@ -8,15 +8,14 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { Row } from '../../convert/value.js';
 import { DataError } from '../../errors.js';
 import { StageTimer } from '../../timing.js';
+import { type Batch, rowsBatch } from '../batch.js';
 import {
-  type Batch,
   type BatchResult,
   type CheckpointUpdate,
   leaseTakenOver,
-  rowsBatch,
   type Writer,
   type WriteSpec,
-} from '../dialect.js';
+} from '../writer.js';
 import { type CopyEncoder, copyEncoderFor } from './codec.js';
 import { describe, safeDetail } from './connect.js';
 import {

@@ -7,16 +7,11 @@
  * readers of the file are never blocked by the migration's writes.
  */
 import type { Column, Row } from '../../convert/value.js';
-import type {
-  Dialect,
-  ReadSpec,
-  RowSource,
-  StateStore,
-  TableInfo,
-  TableRef,
-  Writer,
-  WriteSpec,
-} from '../dialect.js';
+import type { ReadSpec } from '../batch.js';
+import type { Dialect, TableCreator } from '../dialect.js';
+import type { StateStore } from '../state-store.js';
+import type { RowSource, TableInfo, TableRef } from '../table.js';
+import type { Writer, WriteSpec } from '../writer.js';
 import { type Db, openSqlite, SqliteConnection } from './connection.js';
 import { createTableSql } from './ddl.js';
 import { describeQuery, describeTable } from './introspect.js';
@@ -26,9 +21,11 @@ import { SqliteStateStore } from './state.js';
 import { sqlitePath } from './url.js';
 import { SqliteWriter } from './write.js';
 
-export class SqliteDialect implements Dialect {
+export class SqliteDialect implements Dialect, TableCreator {
   readonly name = 'sqlite' as const;
   readonly display: string;
+  // Its one capability is served by this class's own methods (they share its connection).
+  readonly tableCreator: TableCreator = this;
   readonly path: string;
   private conn: SqliteConnection | null = null;
   private walChecked = false;
@@ -101,6 +98,7 @@ export class SqliteDialect implements Dialect {
     return new SqliteWriter(this.forWriting(), spec);
   }
 
+  // TableCreator
   async createTableSql(ref: TableRef, columns: Column[], key: string[]): Promise<string[]> {
     return createTableSql(ref, columns, key);
   }

@@ -7,8 +7,8 @@
  * the plan to make it resumable batch by batch.
  */
 import type { Column } from '../../convert/value.js';
-import type { TableInfo, TableRef } from '../dialect.js';
 import { encloseChecked } from '../sql-fragment.js';
+import type { TableInfo, TableRef } from '../table.js';
 import { kindOfDeclaredType } from './codec.js';
 import type { Db } from './connection.js';
 import { FRAGMENT_SYNTAX, quoteIdent, quoteTable } from './sql.js';

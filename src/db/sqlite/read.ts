@@ -1,9 +1,10 @@
 /** Reading rows: keyset pagination on the key, one pass for a key-less source, and look-ups by key. */
 import type { Column, Row } from '../../convert/value.js';
 import { DataError } from '../../errors.js';
+import type { ReadSpec } from '../batch.js';
 import { byteLimit } from '../batch-bytes.js';
-import { formatTableRef, type ReadSpec, type RowSource } from '../dialect.js';
 import { encloseChecked } from '../sql-fragment.js';
+import { formatTableRef, type RowSource } from '../table.js';
 import { type Decoder, decoderFor, encoderFor, type Param, type Raw, StorageMismatch } from './codec.js';
 import type { Db, Statement } from './connection.js';
 import { columnList, FRAGMENT_SYNTAX, MAX_PARAMS, placeholders, quoteIdent, quoteTable } from './sql.js';

@@ -5,8 +5,9 @@
  * Lease times are the database clock in Unix milliseconds; timestamps are UTC text.
  */
 import { LockedError } from '../../errors.js';
-import type { CheckpointUpdate, ChunkState, StateStore } from '../dialect.js';
 import { type StateRow as BaseStateRow, chunkStateFrom } from '../state-row.js';
+import type { ChunkState, StateStore } from '../state-store.js';
+import type { CheckpointUpdate } from '../writer.js';
 import type { Param } from './codec.js';
 import type { SqliteConnection } from './connection.js';
 import { placeholders, quoteIdent } from './sql.js';

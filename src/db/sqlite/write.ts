@@ -4,15 +4,14 @@
  */
 import type { Row } from '../../convert/value.js';
 import { DataError } from '../../errors.js';
+import { type Batch, rowsOf } from '../batch.js';
 import {
-  type Batch,
   type BatchResult,
   type CheckpointUpdate,
   leaseTakenOver,
-  rowsOf,
   type Writer,
   type WriteSpec,
-} from '../dialect.js';
+} from '../writer.js';
 import { type Encoder, encoderFor, type Param, StorageMismatch } from './codec.js';
 import {
   describe,
