@@ -33,7 +33,15 @@ import {
   type YAMLError,
 } from 'yaml';
 import { PlanError, type PlanIssue } from '../errors.js';
-import { decodeOr, isSecretKey, maskUrl, redact, rememberSecret, secretsIn, splitUrl } from '../secrets.js';
+import {
+  decodeOr,
+  isSchemeUrl,
+  isSecretKey,
+  maskUrl,
+  redact,
+  rememberSecret,
+  secretsIn,
+} from '../secrets.js';
 import { type Plan, planSchema } from './schema.js';
 import { suggest } from './suggest.js';
 
@@ -245,7 +253,7 @@ function collectSecrets(
   } else if (isScalar(node) && (typeof node.value === 'string' || typeof node.value === 'number')) {
     const text = String(node.value);
     if (secret && text !== '') source.secrets.add(text);
-    if (typeof node.value !== 'string' || !(url || /^[a-z][a-z0-9+.-]*:\/\//i.test(text))) return;
+    if (typeof node.value !== 'string' || !(url || isSchemeUrl(text))) return;
     for (const password of secretsIn(text)) {
       source.secrets.add(password);
       source.secrets.add(decodeOr(password));
@@ -677,7 +685,7 @@ function describe(value: unknown, path: PlanPath, source: PlanSource, env: Inter
   if (isSecretPath(path)) return `${kind} (value not shown)`;
   // A URL with its scheme is shown masked (secrets.ts); any other form of a connection string that came
   // from the environment (`app:pw@db/shop`, `host=db password=pw`) is not shown at all.
-  if (typeof value === 'string' && splitUrl(value)) return JSON.stringify(maskUrl(value));
+  if (typeof value === 'string' && isSchemeUrl(value)) return JSON.stringify(maskUrl(value));
   const node = source.resolve(source.locate(path).node);
   const vars = node ? env.vars.get(node) : undefined;
   if (vars) return `${kind} from ${vars.map((v) => `\${${v}}`).join(', ')} (value not shown)`;
