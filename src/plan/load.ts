@@ -32,7 +32,7 @@ import {
   visit,
   type YAMLError,
 } from 'yaml';
-import { PlanError, type PlanIssue } from '../errors.js';
+import { PlanError, type PlanIssue, renderPlanPath } from '../errors.js';
 import {
   decodeOr,
   isSchemeUrl,
@@ -204,7 +204,7 @@ class PlanSource {
   }
 
   issue(path: PlanPath, message: string, at: 'value' | 'key' = 'value'): PlanIssue {
-    return { file: this.file, ...this.positionOf(path, at), path: renderPath(path), message };
+    return { file: this.file, ...this.positionOf(path, at), path: renderPlanPath(path), message };
   }
 
   /** Notes the plan's secrets, here and for every later output (secrets.ts). */
@@ -264,17 +264,6 @@ function collectSecrets(
 function isSecretPath(path: PlanPath): boolean {
   const last = path[path.length - 1];
   return typeof last === 'string' && isSecretKey(last);
-}
-
-/** `tables[1].cache.key`; keys that are not plain names are quoted: `columns["first name"]`. */
-export function renderPath(path: PlanPath): string {
-  let out = '';
-  for (const step of path) {
-    if (typeof step === 'number') out += `[${step}]`;
-    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(step)) out += out ? `.${step}` : step;
-    else out += `[${JSON.stringify(step)}]`;
-  }
-  return out;
 }
 
 function syntaxIssue(source: PlanSource, error: YAMLError): PlanIssue {
