@@ -5,7 +5,8 @@
  * column before anything connects; the plan layer itself knows no database.
  */
 import { PlanError, type PlanIssue, renderPlanPath } from '../errors.js';
-import { type LoadedPlan, loadPlan, type PlanPath } from '../plan/load.js';
+import { type LoadedPlan, loadPlan } from '../plan/load.js';
+import type { PlanPath } from '../plan/yaml-positions.js';
 import { sourceSqlProblem } from './open.js';
 import { tlsProblem } from './tls-check.js';
 
