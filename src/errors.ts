@@ -1,5 +1,5 @@
 /**
- * Typed errors, and the one place that maps them to exit codes (PLAN.md "Exit codes").
+ * Typed errors, and the one place that maps them to exit codes (README.md "Exit codes").
  * Every error says what went wrong, where, and what to do; the original error rides along as `cause`.
  */
 
@@ -30,7 +30,7 @@ export interface PlanIssue {
   file: string;
   line: number;
   col: number;
-  /** Path inside the plan, e.g. `tables[1].cache.key`; empty for the whole document. */
+  /** Path inside the plan as `renderPlanPath` prints it: `tables[1].cache.key`; empty for the whole file. */
   path: string;
   message: string;
 }
@@ -97,8 +97,18 @@ export interface SchemaProblem {
   message: string;
 }
 
+/**
+ * A path inside the plan as messages print it: `tables[1].cache.key`; keys that are not plain names are
+ * quoted, `columns["first name"]`, so the path stays readable whatever a column is called.
+ */
 export function renderPlanPath(path: readonly (string | number)[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+  let out = '';
+  for (const step of path) {
+    if (typeof step === 'number') out += `[${step}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(step)) out += out ? `.${step}` : step;
+    else out += `[${JSON.stringify(step)}]`;
+  }
+  return out;
 }
 
 export class SchemaError extends MigrateError {
@@ -126,7 +136,7 @@ export class LockedError extends MigrateError {
   readonly exitCode = ExitCode.locked;
 }
 
-/** A capability of PLAN.md that this version does not have yet. Exit 1: never a pretend success. */
+/** A capability this version does not have yet. Exit 1: never a pretend success. */
 export class NotYetError extends MigrateError {
   readonly exitCode = ExitCode.runtime;
 

@@ -34,13 +34,34 @@ export function isSecretKey(key: string): boolean {
   return /pass(word|wd)?$|secret|token/i.test(key);
 }
 
+/*
+ * The shapes of a connection string, defined here only (the plan's URL check and its secret collection ask
+ * the functions below): a URL with its scheme, a libpq `key=value` string, a URL without its scheme.
+ */
 const SCHEME = /^([a-z][a-z0-9+.-]*:\/\/)/i;
 /** A libpq `key=value` string starts with a keyword and `=`. */
 const KEY_VALUE_START = /^\s*[a-z_][a-z0-9_]*\s*=/i;
 /** `key = value` pairs of a libpq string; values may be single-quoted with backslash escapes. */
 const KEY_VALUE = /([a-z_][a-z0-9_]*)(\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s']*)/gi;
-/** A URL without its scheme: `user:password@host…`. */
+/** A URL without its scheme: `user:password@host…`; the password runs to the last `@`. */
 const SCHEMELESS = /^([^\s:/@]+):(.*)@([^@]*)$/s;
+/** A URL without its scheme or a password: `user@host…`. */
+const SCHEMELESS_USER = /^[^\s:/@]+@\S/;
+
+/** A URL with its scheme: `postgres://…`, `mysql://…`, whatever the scheme. */
+export function isSchemeUrl(text: string): boolean {
+  return SCHEME.test(text);
+}
+
+/** A libpq `key=value` connection string: `host=db password=secret`. */
+export function isKeyValueString(text: string): boolean {
+  return KEY_VALUE_START.test(text);
+}
+
+/** A URL written without its scheme, `app:secret@db:5432/shop` or `app@db/shop` (ask isSchemeUrl first). */
+export function isSchemelessUrl(text: string): boolean {
+  return SCHEMELESS.test(text) || SCHEMELESS_USER.test(text);
+}
 
 /**
  * The parts of a `scheme://userinfo@rest` string, split the way that keeps a password whole: the user
@@ -89,7 +110,7 @@ export function maskUrl(text: string): string {
     }
     return `${parts.scheme}${userInfo}${maskQuery(parts.rest)}`;
   }
-  if (KEY_VALUE_START.test(text)) return maskKeyValues(text);
+  if (isKeyValueString(text)) return maskKeyValues(text);
   const schemeless = SCHEMELESS.exec(text);
   if (schemeless) return `${schemeless[1]}:***@${maskQuery(schemeless[3] ?? '')}`;
   return maskQuery(text);
@@ -113,7 +134,7 @@ export function secretsIn(text: string): string[] {
   for (const m of text.matchAll(/[?&]([^=&#\s]*)=([^&#\s]*)/g)) {
     if (isSecretName(m[1] ?? '') && m[2]) found.push(m[2], m[2].replace(/\+/g, ' '));
   }
-  if (!parts && KEY_VALUE_START.test(text)) {
+  if (!parts && isKeyValueString(text)) {
     for (const m of text.matchAll(KEY_VALUE)) {
       const value = m[3] ?? '';
       if (!isSecretName(m[1] ?? '') || !value) continue;

@@ -4,8 +4,9 @@
  * plan through here (`validate --offline` included), so these mistakes are plan errors at their line and
  * column before anything connects; the plan layer itself knows no database.
  */
-import { PlanError, type PlanIssue } from '../errors.js';
-import { type LoadedPlan, loadPlan, type PlanPath, renderPath } from '../plan/load.js';
+import { PlanError, type PlanIssue, renderPlanPath } from '../errors.js';
+import { type LoadedPlan, loadPlan } from '../plan/load.js';
+import type { PlanPath } from '../plan/yaml-positions.js';
 import { sourceSqlProblem } from './open.js';
 import { tlsProblem } from './tls-check.js';
 
@@ -22,7 +23,7 @@ export async function loadCheckedPlan(file: string): Promise<LoadedPlan> {
 function dialectIssues(loaded: LoadedPlan): PlanIssue[] {
   const issues: PlanIssue[] = [];
   const add = (path: PlanPath, message: string) =>
-    issues.push({ file: loaded.file, ...loaded.positionOf(path), path: renderPath(path), message });
+    issues.push({ file: loaded.file, ...loaded.positionOf(path), path: renderPlanPath(path), message });
   const { plan } = loaded;
   for (const side of ['source', 'target'] as const) {
     const problem = tlsProblem(plan[side].url);

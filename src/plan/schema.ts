@@ -1,6 +1,6 @@
 /**
- * The ONLY definition of the plan's types (PLAN.md "Plan file"). Every object is strict: an unknown key is an
- * error, not silently ignored. Defaults live here; `Plan` is what the rest of the program sees.
+ * The ONLY definition of the plan's types (docs/plan.md "The plan file"). Every object is strict: an unknown
+ * key is an error, not silently ignored. Defaults live here; `Plan` is what the rest of the program sees.
  */
 import { z } from 'zod';
 import { EXPIRY_MAX_UNIX_S, RELATIVE_TTL_MAX_S } from './expiry.js';
@@ -31,7 +31,7 @@ export const MAX_BATCH_SIZE = 1_000_000;
 /**
  * Bytes a batch may take as read (2 MiB): above a 5,000-row batch of rows up to about 400 bytes, so narrow
  * rows keep their batches and only wide rows make shorter ones. A run holds a few batches per lane (read
- * ahead, converted, written, warmed) and their copies, so this bounds its memory (README "Speed and memory").
+ * ahead, converted, written, warmed) and their copies, so this bounds its memory.
  */
 export const DEFAULT_MAX_BATCH_BYTES = 2 * 1024 * 1024;
 

@@ -3,7 +3,7 @@
  * at its line (exit 2) rather than a driver's "Invalid URL" at connect time. The messages never quote the
  * URL: the found value is printed masked by the loader (secrets.ts), and the message says what to change.
  */
-import { splitUrl } from '../secrets.js';
+import { isKeyValueString, isSchemelessUrl, splitUrl } from '../secrets.js';
 
 const SCHEMES = /^(postgres|postgresql|mysql|mariadb|sqlite):/i;
 const ENCODE =
@@ -35,10 +35,10 @@ export function urlProblem(url: string): string | undefined {
 
 function schemeProblem(url: string): string {
   const expected = 'expected a URL starting with postgres://, mysql://, mariadb:// or sqlite:';
-  if (/^\s*[a-z_][a-z0-9_]*\s*=/i.test(url)) {
+  if (isKeyValueString(url)) {
     return `${expected}; a libpq \`key=value\` connection string is not supported: write it as a URL, postgres://user@host:5432/dbname, with the password percent-encoded after \`user:\` or in a \`password\` query parameter (docs/plan.md)`;
   }
-  if (/^[^\s:/@]+:[^\s]*@/.test(url) || /^[^\s:/@]+@[^\s]+/.test(url)) {
+  if (isSchemelessUrl(url)) {
     return `${expected}; this looks like a URL without its scheme: put postgres:// or mysql:// in front`;
   }
   return expected;

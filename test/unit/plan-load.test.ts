@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatPlanIssue, PlanError, type PlanIssue } from '../../src/errors.js';
+import { formatPlanIssue, PlanError, type PlanIssue, renderPlanPath } from '../../src/errors.js';
 import { loadPlan, parsePlan } from '../../src/plan/load.js';
 import { resolveTableOptions } from '../../src/plan/schema.js';
 import { editDistance, suggest } from '../../src/plan/suggest.js';
@@ -80,6 +80,13 @@ describe('loadPlan', () => {
     const c = parsePlan(VALID.replace('ketama', 'modula'), 'p.yaml', ENV).hash;
     expect(b).toBe(a);
     expect(c).not.toBe(a);
+    // The hash reads the plan, not the file: the order keys are written in does not change it.
+    const reordered = VALID.replace(
+      '  servers: [127.0.0.1:11211, 127.0.0.1:11212]\n  distribution: ketama\n',
+      '  distribution: ketama\n  servers: [127.0.0.1:11211, 127.0.0.1:11212]\n',
+    );
+    expect(reordered).not.toBe(VALID);
+    expect(parsePlan(reordered, 'p.yaml', ENV).hash).toBe(a);
   });
 
   it('names a file that does not exist', async () => {
@@ -231,6 +238,18 @@ tabels: []
     ]);
     expect(issues[1]?.message).toContain('did you mean `query`?');
     expect(issues[2]?.message).toContain('expected false or a string');
+  });
+
+  it('prints a plan path one way, for its own errors and for problems the databases find', () => {
+    const text = VALID.replace(
+      '  - source: orders\n',
+      '  - source: orders\n    columns: { "first name": 1 }\n',
+    );
+    const [issue] = issuesOf(() => parsePlan(text, 'plan.yaml', ENV));
+    expect(issue?.path).toBe('tables[0].columns["first name"]');
+    // mapping.ts reports a missing column by this path, and the CLI prints it at the plan's line.
+    expect(renderPlanPath(['tables', 0, 'columns', 'first name'])).toBe(issue?.path);
+    expect(renderPlanPath(['tables', 1, 'cache', 'key'])).toBe('tables[1].cache.key');
   });
 
   it('reports the schema refinements once the structure is right', () => {

@@ -1,7 +1,15 @@
 // The masks of secrets.ts and the URL check of plan/url-check.ts: pure functions, no servers.
 import { describe, expect, it } from 'vitest';
 import { urlProblem } from '../../src/plan/url-check.js';
-import { maskUrl, redact, rememberSecret, secretsIn } from '../../src/secrets.js';
+import {
+  isKeyValueString,
+  isSchemelessUrl,
+  isSchemeUrl,
+  maskUrl,
+  redact,
+  rememberSecret,
+  secretsIn,
+} from '../../src/secrets.js';
 
 describe('maskUrl', () => {
   it.each([
@@ -64,6 +72,37 @@ describe('redact', () => {
   it('does not search free text for a short secret (it would match ordinary words)', () => {
     rememberSecret('run');
     expect(redact('resume with: migrate run plan.yaml')).toBe('resume with: migrate run plan.yaml');
+  });
+});
+
+describe('connection-string shapes', () => {
+  it.each([
+    ['postgres://app:pw@db/shop', 'url'],
+    ['sqlite:./local.db', undefined],
+    ['host=db password=pw', 'key-value'],
+    ['  dbname = shop', 'key-value'],
+    ['app:pw@db:5432/shop', 'schemeless'],
+    ['app@db/shop', 'schemeless'],
+    ['app:p w@db/shop', 'schemeless'],
+    ['db.example.com', undefined],
+  ])('%s is %s', (text, shape) => {
+    // Asked in this order, as maskUrl does: `postgres://app:pw@db` also reads as `user:password@host`.
+    const first = isSchemeUrl(text)
+      ? 'url'
+      : isKeyValueString(text)
+        ? 'key-value'
+        : isSchemelessUrl(text)
+          ? 'schemeless'
+          : undefined;
+    expect(first).toBe(shape);
+  });
+
+  it('the plan refuses what the masks recognise as a URL without its scheme', () => {
+    // A password with a space: masked as a schemeless URL, so the URL check names it as one too.
+    expect(maskUrl('app:my pw@db/shop')).toBe('app:***@db/shop');
+    const problem = urlProblem('app:my pw@db/shop');
+    expect(problem).toMatch(/URL without its scheme/);
+    expect(problem).not.toContain('my pw');
   });
 });
 
