@@ -79,6 +79,10 @@ export function buildProgram(): Command {
     .option('--dry-run', 'check everything and trial one batch per table in a rolled-back transaction')
     .addOption(new Option('--format <format>', 'output format for plan problems').choices(['text', 'github']))
     .action(async (plan: string, opts: CommonOptions) => {
+      if (opts.dryRun) {
+        const { dryRunCommand } = await import('./commands/dry-run.js');
+        return dryRunCommand(plan, opts);
+      }
       const { runCommand } = await import('./commands/run.js');
       return runCommand(plan, opts);
     });
