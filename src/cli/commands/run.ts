@@ -31,8 +31,9 @@ export async function runCommand(planFile: string, opts: CommonOptions): Promise
   });
   finish(outcome, sink, started, { command: 'run', plan: plan.name, planFile });
   const unfinished = outcome.tables.filter((t) => !t.complete).map((t) => t.table);
-  if (!outcome.interrupted && unfinished.length > 0 && !opts.json) {
-    // Exit 0 stays: nothing failed here, and running again would only find the same live leases.
+  if (!outcome.interrupted && unfinished.length > 0 && !opts.json && !opts.quiet) {
+    // Exit 0 stays: nothing failed here, and running again would only find the same live leases. Not with
+    // --quiet: the summary table marks these tables "(unfinished)" already.
     process.stdout.write(
       `not finished by this run: ${unfinished.join(', ')} (another live run of plan ${plan.name} holds the ` +
         `rest and finishes it); \`migrate status ${planFile}\` shows when every table is done\n`,
