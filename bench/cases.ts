@@ -17,7 +17,7 @@ export interface BenchContext {
   wideRows: number;
   dataset: Dataset;
   memcached: string[];
-  /** The CLI's entry point (main.js of the build under test). */
+  /** The CLI's entry point (bin/migrate.js of the build under test, or the `--cli` given). */
   cli: string;
   /** Extra arguments for every `migrate run`. */
   cliArgs: string[];

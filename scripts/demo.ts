@@ -16,7 +16,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE = join(ROOT, 'examples/demo-source.db');
 const TARGET = join(ROOT, 'examples/demo-target.db');
 const PLAN = 'examples/demo.yaml';
-const CLI = join(ROOT, 'dist/cli/main.js');
+const CLI = join(ROOT, 'dist/cli/entry.js');
 
 const CUSTOMERS = 10_000;
 const ORDERS = 50_000;

@@ -1,5 +1,7 @@
-#!/usr/bin/env node
-/** Commander wiring only: parse flags, call a command, print, set the exit code. */
+/**
+ * Commander wiring only: parse flags, call a command, print, set the exit code. Importing this module
+ * starts nothing: bin/migrate.js and entry.ts call `start`.
+ */
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, exitCodeOf, MigrateError } from '../errors.js';
@@ -77,6 +79,10 @@ export function buildProgram(): Command {
     .option('--dry-run', 'check everything and trial one batch per table in a rolled-back transaction')
     .addOption(new Option('--format <format>', 'output format for plan problems').choices(['text', 'github']))
     .action(async (plan: string, opts: CommonOptions) => {
+      if (opts.dryRun) {
+        const { dryRunCommand } = await import('./commands/dry-run.js');
+        return dryRunCommand(plan, opts);
+      }
       const { runCommand } = await import('./commands/run.js');
       return runCommand(plan, opts);
     });
@@ -164,8 +170,11 @@ function reportError(error: unknown): ExitCode {
   return exitCodeOf(error);
 }
 
-redactOutput(process.stdout);
-redactOutput(process.stderr);
-main(process.argv).then((code) => {
-  process.exitCode = code;
-});
+/** Runs the CLI as the process: every byte written to stdout and stderr is redacted first. */
+export function start(argv: string[] = process.argv): void {
+  redactOutput(process.stdout);
+  redactOutput(process.stderr);
+  main(argv).then((code) => {
+    process.exitCode = code;
+  });
+}

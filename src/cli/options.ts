@@ -1,4 +1,7 @@
-/** The flags commander hands to every command (PLAN.md "Common options"). Flag > environment > plan file. */
+/**
+ * The flags commander hands to the commands (docs/how-it-works.md "Commands and options").
+ * Flag > environment > plan file.
+ */
 export interface CommonOptions {
   tables?: string;
   json?: boolean;

@@ -1,7 +1,8 @@
 /**
  * `migrate run --dry-run`: the online checks, then per table a trial: read a sample batch, convert it,
  * render its cache keys and values, write it to the target inside a transaction that is rolled back and
- * compare what the target would hold. Touches no cache and creates no state table.
+ * compare what the target would hold. Touches no cache and creates no state table. Reports to the sink
+ * as a run does: `run-start` (with `dryRun: true`), then one `dry-run-table` event per table.
  */
 import { isSkip } from '../cache/key-template.js';
 import type { Row } from '../convert/value.js';
@@ -10,33 +11,10 @@ import { DataError, MigrateError, NotYetError } from '../errors.js';
 import type { Plan } from '../plan/schema.js';
 import { compareRows } from './compare.js';
 import { convertRows } from './convert-rows.js';
-import type { EventSink, Mismatch } from './events.js';
+import type { EventSink, TrialResult } from './events.js';
 import { checkCacheKeys } from './key-sample.js';
 import type { TableMapping } from './mapping.js';
 import { preflight } from './preflight.js';
-
-export interface TrialResult {
-  table: string;
-  estimatedRows: number;
-  key: string[];
-  sampled: number;
-  converted: number;
-  rejected: number;
-  wouldWrite: number;
-  mismatches: Mismatch[];
-  cacheKeys: number;
-  cacheSkipped: Record<string, number>;
-  sampleKey: string | null;
-  maxKeyBytes: number;
-  maxValueBytes: number;
-  /** Zero dates in the sample that would be written as NULL (`zeroDates: null`). */
-  nulled: number;
-  /**
-   * `createTables`: the target table does not exist; a real run creates it with these statements. The
-   * dry run does not (MySQL commits DDL at once), so there is no trial write for the table.
-   */
-  createSql: string[] | null;
-}
 
 export async function dryRun(
   plan: Plan,
@@ -44,8 +22,20 @@ export async function dryRun(
 ): Promise<TrialResult[]> {
   const pre = await preflight(plan, opts.tables);
   try {
+    opts.sink.emit({
+      event: 'run-start',
+      plan: plan.name,
+      source: pre.source.display,
+      target: pre.target.display,
+      tables: pre.mappings.map((m) => m.label),
+      dryRun: true,
+    });
     const results: TrialResult[] = [];
-    for (const m of pre.mappings) results.push(await trial(plan, pre.source, pre.target, m, opts.batchSize));
+    for (const m of pre.mappings) {
+      const result = await trial(plan, pre.source, pre.target, m, opts.batchSize);
+      opts.sink.emit({ event: 'dry-run-table', ...result });
+      results.push(result);
+    }
     return results;
   } finally {
     await pre.close();

@@ -51,6 +51,30 @@ export interface Mismatch {
   columns?: string[];
 }
 
+/** `run --dry-run`: what the trial of one table found (nothing was written, no cache touched). */
+export interface TrialResult {
+  table: string;
+  estimatedRows: number;
+  key: string[];
+  sampled: number;
+  converted: number;
+  rejected: number;
+  wouldWrite: number;
+  mismatches: Mismatch[];
+  cacheKeys: number;
+  cacheSkipped: Record<string, number>;
+  sampleKey: string | null;
+  maxKeyBytes: number;
+  maxValueBytes: number;
+  /** Zero dates in the sample that would be written as NULL (`zeroDates: null`). */
+  nulled: number;
+  /**
+   * `createTables`: the target table does not exist; a real run creates it with these statements. The
+   * dry run does not (MySQL commits DDL at once), so there is no trial write for the table.
+   */
+  createSql: string[] | null;
+}
+
 export type MigrateEvent =
   | { event: 'run-start'; plan: string; source: string; target: string; tables: string[]; dryRun: boolean }
   | {
@@ -69,14 +93,18 @@ export type MigrateEvent =
   | { event: 'warning'; table?: string; message: string }
   | ({ event: 'mismatch' } & Mismatch)
   | { event: 'table-done'; table: string; counts: TableCounts; seconds: number; complete: boolean }
+  | ({ event: 'dry-run-table' } & TrialResult)
   | {
       event: 'summary';
+      dryRun?: false;
       ok: boolean;
       interrupted: boolean;
       tables: { table: string; counts: TableCounts; seconds: number; complete: boolean }[];
       seconds: number;
       reportFiles: string[];
-    };
+    }
+  /** The end of `run --dry-run`: `ok` when no trial found a row that would arrive changed. */
+  | { event: 'summary'; dryRun: true; ok: boolean; tables: number };
 
 export interface EventSink {
   emit(event: MigrateEvent): void;

@@ -88,6 +88,48 @@ describe('dry run', () => {
     expect(events.at(-1)).toMatchObject({ event: 'summary', dryRun: true, ok: true });
   });
 
+  it('rows that would arrive changed: 20 shown, exit 3; --json as events, --quiet only the problems', async () => {
+    const { db, mc } = await setup('dry run mismatches');
+    await db.client.query(`DELETE FROM dst.items;
+      INSERT INTO dst.items SELECT g, 'kept ' || g, 0 FROM generate_series(1, 25) g`);
+    const file = writePlan(planText(db, mc).replace('tables:', 'defaults:\n  onConflict: skip\ntables:'));
+    const shown = Array.from(
+      { length: 20 },
+      (_, i) =>
+        `mismatch: dst.items id=${i + 1}: the target would hold a different row (columns: name, price)\n`,
+    );
+    const error =
+      'error: in the trial, 25 rows would not arrive in the target as they are in the source\n' +
+      '  → check the column types of the target (or onConflict: skip over existing rows)\n';
+
+    const r = await runCli(['run', file, '--dry-run']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(shown.join('') + error);
+    expect(r.stdout).toMatch(/^dry run of plan dry: nothing was written/);
+    expect(r.stdout).toMatch(
+      /\n {2}dst\.items: ~20,000 rows, key id\n {4}sample of 5000 rows: 5000 converted/,
+    );
+    expect(r.stdout).not.toMatch(/a real run can start/);
+
+    const json = await runCli(['run', file, '--dry-run', '--json']);
+    expect(json.code).toBe(3);
+    expect(json.stderr).toBe(error);
+    const events = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events.map((e) => e.event)).toEqual(['run-start', 'dry-run-table', 'summary']);
+    expect(events[0]).toMatchObject({ plan: 'dry', tables: ['dst.items'], dryRun: true });
+    expect(events[1]).toMatchObject({ table: 'dst.items', sampled: 5000, wouldWrite: 4975 });
+    expect(events[1].mismatches).toHaveLength(25);
+    expect(events[2]).toEqual({ event: 'summary', dryRun: true, ok: false, tables: 1 });
+
+    const quiet = await runCli(['run', file, '--dry-run', '--quiet']);
+    expect(quiet.code).toBe(3);
+    expect(quiet.stderr).toBe(shown.join('') + error);
+    expect(quiet.stdout).toBe('');
+  });
+
   it('a key template naming a missing column is a plan error at its line (exit 2), also as a GitHub annotation', async () => {
     const { db, mc } = await setup('dry run bad key');
     const file = writePlan(planText(db, mc, 'item:{nope}'));

@@ -40,6 +40,7 @@ describe('a second process of the same plan', () => {
     const first = startCli(['run', plan, '--json']);
     await batchesSeen(first.child.stdout!, 1);
     const second = await runCli(['run', plan, '--no-progress']);
+    const quiet = await runCli(['run', plan, '--quiet']);
     first.child.kill('SIGKILL');
     await first.done;
     expect(second.code, second.stdout + second.stderr).toBe(0);
@@ -47,5 +48,9 @@ describe('a second process of the same plan', () => {
       `orders: skipped: 1 of its chunks are held by another live run of this plan (${first.child.pid}@`,
     );
     expect(second.stdout).toMatch(/not finished by this run: orders .*`migrate status .*plan\.yaml`/);
+    // --quiet: errors and the summary only; the table's line in it already says "(unfinished)".
+    expect(quiet.code, quiet.stdout + quiet.stderr).toBe(0);
+    expect(quiet.stdout).toMatch(/^\ntable .*\n-[- ]+\norders \(unfinished\) /);
+    expect(quiet.stdout).not.toContain('not finished by this run');
   });
 });

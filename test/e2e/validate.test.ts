@@ -1,15 +1,15 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: plans use `${NAME}` interpolation.
-// `migrate validate` and the CLI's basics, run as a child process of the BUILT CLI (dist/cli/main.js):
+// `migrate validate` and the CLI's basics, run as a child process of the BUILT CLI (dist/cli/entry.js):
 // exit codes, stdout and stderr exactly as a user or a CI job sees them.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = join(ROOT, 'dist/cli/main.js');
+const BIN = join(ROOT, 'dist/cli/entry.js');
 const SECRET = 's3cr3t-P4ss';
 
 interface Result {
@@ -103,6 +103,22 @@ describe('migrate validate --offline', () => {
     expect(traced.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     expect(traced.stderr).toContain('exec node --max-semi-space-size=4 --heap-growing-percent=100');
     expect(spawnSync(bin, ['validate', 'missing.yaml', '--offline'], { cwd: ROOT }).status).toBe(2);
+  });
+
+  it('importing dist/cli/main.js starts nothing: it exports main and start for an entry point to call', () => {
+    const url = pathToFileURL(join(ROOT, 'dist/cli/main.js')).href;
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(url)}); console.log(typeof m.main, typeof m.start);`,
+      ],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('function function\n');
+    expect(r.status).toBe(0);
   });
 
   it('accepts migrations.example.yaml', () => {

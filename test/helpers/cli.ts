@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
+export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/cli/entry.js');
 
 export interface CliResult {
   code: number | null;

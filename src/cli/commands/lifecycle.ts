@@ -1,9 +1,7 @@
 /** What `run` and `warm` share: Ctrl-C/SIGTERM handling, the closing summary and the exit code. */
 import type { EventSink } from '../../engine/events.js';
-import type { TableResult } from '../../engine/table-run.js';
+import type { RunResult } from '../../engine/run.js';
 import { ExitCode, MismatchError } from '../../errors.js';
-import type { CommonOptions } from '../options.js';
-import { formatSummary } from '../output/summary.js';
 
 /** Runs `work` with a stop flag that the first Ctrl-C/SIGTERM sets; a second one exits at once. */
 export async function withStopSignals<T>(work: (shouldStop: () => boolean) => Promise<T>): Promise<T> {
@@ -28,17 +26,12 @@ export async function withStopSignals<T>(work: (shouldStop: () => boolean) => Pr
   }
 }
 
-export interface Outcome {
-  tables: TableResult[];
-  mismatches: number;
-  interrupted: boolean;
-  reportFiles: string[];
-}
-
-/** Emits the summary event, prints the table, and sets the exit code (3 on mismatches, 130 when stopped). */
+/**
+ * Emits the summary event (the sink prints it: the table, or the `--json` line) and sets the exit code
+ * (3 on mismatches, 130 when stopped). `warm` and `verify` end with the same shape of result as `run`.
+ */
 export function finish(
-  outcome: Outcome,
-  opts: CommonOptions,
+  outcome: RunResult,
   sink: EventSink,
   started: number,
   resume: { command: string; plan: string; planFile: string },
@@ -51,10 +44,6 @@ export function finish(
     seconds: (Date.now() - started) / 1000,
     reportFiles: outcome.reportFiles,
   });
-  if (!opts.json) {
-    process.stdout.write(`\n${formatSummary(outcome.tables)}`);
-    for (const f of outcome.reportFiles) process.stdout.write(`report: ${f}\n`);
-  }
   if (outcome.interrupted) {
     process.stderr.write(
       `stopped after the last committed batch; resume with: migrate ${resume.command} ${resume.planFile}\n`,

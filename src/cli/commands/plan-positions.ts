@@ -6,6 +6,7 @@
 import { PlanError, type PlanIssue, renderPlanPath, SchemaError } from '../../errors.js';
 import type { LoadedPlan } from '../../plan/load.js';
 import type { CommonOptions } from '../options.js';
+import { githubAnnotation, wantsGithubAnnotations } from '../output/github-annotation.js';
 
 export async function withPlanPositions<T>(
   loaded: LoadedPlan,
@@ -28,20 +29,9 @@ export async function withPlanPositions<T>(
     });
     if (opts.json) {
       for (const i of issues) process.stdout.write(`${JSON.stringify({ event: 'plan-error', ...i })}\n`);
-    } else if (
-      opts.format === 'github' ||
-      (opts.format === undefined && process.env.GITHUB_ACTIONS === 'true')
-    ) {
+    } else if (wantsGithubAnnotations(opts)) {
       for (const i of issues) process.stdout.write(`${githubAnnotation(i)}\n`);
     }
     throw new PlanError(issues, { cause: error, hint: error.hint ?? 'fix the plan or the target schema' });
   }
-}
-
-/** A GitHub Actions workflow command; its data and properties have their own escaping. */
-export function githubAnnotation(issue: PlanIssue): string {
-  const data = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-  const property = (s: string) => data(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
-  const text = issue.path ? `${issue.path}: ${issue.message}` : issue.message;
-  return `::error file=${property(issue.file)},line=${issue.line},col=${issue.col}::${data(text)}`;
 }

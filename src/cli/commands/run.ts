@@ -1,5 +1,4 @@
 /** `migrate run <plan>`: load, run, print the summary, set the exit code. Ctrl-C stops after the batch. */
-
 import { dirname, resolve } from 'node:path';
 import { loadCheckedPlan } from '../../db/plan-checks.js';
 import { runPlan } from '../../engine/run.js';
@@ -12,10 +11,6 @@ import { withPlanPositions } from './plan-positions.js';
 export async function runCommand(planFile: string, opts: CommonOptions): Promise<void> {
   const loaded = await loadCheckedPlan(planFile);
   const { plan } = loaded;
-  if (opts.dryRun) {
-    const { dryRunCommand } = await import('./dry-run.js');
-    return dryRunCommand(loaded, opts);
-  }
   const sink = makeSink(opts);
   const started = Date.now();
   const outcome = await withStopSignals((shouldStop) =>
@@ -34,10 +29,11 @@ export async function runCommand(planFile: string, opts: CommonOptions): Promise
   ).catch((error: unknown) => {
     throw withResumeHint(error, planFile);
   });
-  finish(outcome, opts, sink, started, { command: 'run', plan: plan.name, planFile });
+  finish(outcome, sink, started, { command: 'run', plan: plan.name, planFile });
   const unfinished = outcome.tables.filter((t) => !t.complete).map((t) => t.table);
-  if (!outcome.interrupted && unfinished.length > 0 && !opts.json) {
-    // Exit 0 stays: nothing failed here, and running again would only find the same live leases.
+  if (!outcome.interrupted && unfinished.length > 0 && !opts.json && !opts.quiet) {
+    // Exit 0 stays: nothing failed here, and running again would only find the same live leases. Not with
+    // --quiet: the summary table marks these tables "(unfinished)" already.
     process.stdout.write(
       `not finished by this run: ${unfinished.join(', ')} (another live run of plan ${plan.name} holds the ` +
         `rest and finishes it); \`migrate status ${planFile}\` shows when every table is done\n`,

@@ -14,7 +14,8 @@ import { type Plan, type PlanTable, tableLabel } from '../../plan/schema.js';
 import { maskUrl } from '../../secrets.js';
 import { type CommonOptions, tableFilter } from '../options.js';
 import { errorEvent } from '../output/error-event.js';
-import { githubAnnotation, withPlanPositions } from './plan-positions.js';
+import { githubAnnotation, wantsGithubAnnotations } from '../output/github-annotation.js';
+import { withPlanPositions } from './plan-positions.js';
 
 export async function validateCommand(planPath: string, opts: CommonOptions): Promise<void> {
   let loaded: LoadedPlan;
@@ -28,7 +29,7 @@ export async function validateCommand(planPath: string, opts: CommonOptions): Pr
       process.exitCode = ExitCode.usage;
       return;
     }
-    if (githubAnnotations(opts)) for (const issue of error.issues) print(githubAnnotation(issue));
+    if (wantsGithubAnnotations(opts)) for (const issue of error.issues) print(githubAnnotation(issue));
     throw error;
   }
 
@@ -48,10 +49,6 @@ function reportJson(issues: PlanIssue[]): void {
     print(JSON.stringify({ event: 'plan-error', file, line, col, path, message }));
   }
   print(JSON.stringify({ event: 'validate', ok: false, errors: issues.length }));
-}
-
-function githubAnnotations(opts: CommonOptions): boolean {
-  return opts.format === 'github' || (opts.format === undefined && process.env.GITHUB_ACTIONS === 'true');
 }
 
 function sourceLabel(table: PlanTable): string {

@@ -25,5 +25,5 @@ export async function verifyCommand(planFile: string, opts: CommonOptions): Prom
       }),
     ),
   );
-  finish(outcome, opts, sink, started, { command: 'verify', plan: plan.name, planFile });
+  finish(outcome, sink, started, { command: 'verify', plan: plan.name, planFile });
 }

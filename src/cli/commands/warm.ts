@@ -21,5 +21,5 @@ export async function warmCommand(planFile: string, opts: CommonOptions): Promis
       reportDir: dirname(resolve(planFile)),
     }),
   );
-  finish(outcome, opts, sink, started, { command: 'warm', plan: plan.name, planFile });
+  finish(outcome, sink, started, { command: 'warm', plan: plan.name, planFile });
 }
