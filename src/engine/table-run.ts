@@ -36,7 +36,7 @@ import {
   packsAhead,
   warmFromTarget,
   warmRows,
-} from './warm.js';
+} from './warm-rows.js';
 
 export const LEASE_MS = 60_000;
 
