@@ -1,6 +1,6 @@
 /**
- * The ONLY definition of the plan's types (PLAN.md "Plan file"). Every object is strict: an unknown key is an
- * error, not silently ignored. Defaults live here; `Plan` is what the rest of the program sees.
+ * The ONLY definition of the plan's types (documented in docs/plan.md). Every object is strict: an unknown
+ * key is an error, not silently ignored. Defaults live here; `Plan` is what the rest of the program sees.
  */
 import { z } from 'zod';
 import { EXPIRY_MAX_UNIX_S, RELATIVE_TTL_MAX_S } from './expiry.js';
@@ -234,14 +234,14 @@ export function resolveTableOptions(plan: Plan, table: PlanTable): ResolvedTable
   };
 }
 
-/** The target table's name: `target`, else the source table's name. */
+/**
+ * The target table's name (`target`, else the source table's name): the name a table is known by in output,
+ * `--tables` and checkpoints.
+ */
 export function targetName(table: PlanTable): string {
   if (table.target) return table.target;
   return typeof table.source === 'string' ? table.source : '(query)';
 }
-
-/** The name a table is known by in output, `--tables` and checkpoints: its target name. */
-export const tableLabel = targetName;
 
 export function stateTableName(plan: Plan): string {
   return plan.state?.table ?? '_migrate_state';
