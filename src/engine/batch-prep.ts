@@ -13,7 +13,7 @@ import { convertRows } from './convert-rows.js';
 import type { TableCounts } from './events.js';
 import { encodeKey, keyOf } from './key-codec.js';
 import type { TableMapping } from './mapping.js';
-import { copyJsonOf, type PackedBatch, packBatch, packCopyText, packsAhead } from './warm.js';
+import { copyJsonOf, type PackedBatch, packBatch, packCopyText, packsAhead } from './warm-rows.js';
 
 /** A batch read, converted and packed, waiting for its write. */
 export interface Prepared {

@@ -9,7 +9,7 @@ import { convertRows } from './convert-rows.js';
 import { LEASE_MS, readSpec, writeSpec } from './copy-specs.js';
 import type { TableCounts } from './events.js';
 import type { TableMapping } from './mapping.js';
-import { warmFromTarget } from './warm.js';
+import { warmFromTarget } from './warm-rows.js';
 
 /** Copies the key-less table, then checks it and warms the cache from the target. Returns true. */
 export async function copyWhole(

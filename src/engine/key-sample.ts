@@ -1,6 +1,6 @@
 /**
  * The online half of the cache key check: the cache keys of a sample of rows, rendered as a run renders them,
- * must all differ. The plan's shape (templateProblem) and the key coverage (mapping.ts) catch the usual
+ * must all differ. The plan's shape (templateProblem) and the key coverage (mapping/cache.ts) catch the usual
  * mistakes; this catches what only data shows, e.g. `{a}:{b}` where values of `a` hold a `:`, or a `key:`
  * that is not unique in the source. `validate` (online) and `run --dry-run` run it.
  */

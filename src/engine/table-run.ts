@@ -19,7 +19,7 @@ import { emptyCounts, type TableCounts } from './events.js';
 import { decodeKey } from './key-codec.js';
 import type { TableMapping } from './mapping.js';
 import { ownerIsDead } from './owner.js';
-import { type Committed, warmFromTarget, warmRows } from './warm.js';
+import { type Committed, warmFromTarget, warmRows } from './warm-rows.js';
 
 export interface TableResult {
   table: string;

@@ -11,7 +11,7 @@ import { newOwner } from './owner.js';
 import { ReportFiles } from './reports.js';
 import { type SessionOptions, withSession } from './session.js';
 import type { TableResult } from './table-run.js';
-import { warmFromTarget } from './warm.js';
+import { warmFromTarget } from './warm-rows.js';
 
 export interface WarmOptions {
   tables?: string[] | undefined;

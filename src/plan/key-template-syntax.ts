@@ -51,7 +51,7 @@ export function parseTemplate(template: string): ParsedTemplate {
 
 /**
  * What makes a template able to render one key for two distinct rows by its shape alone, or undefined.
- * (Whether its columns identify a row is for the databases to say: see `engine/mapping.ts`.)
+ * (Whether its columns identify a row is for the databases to say: see `engine/mapping/cache.ts`.)
  */
 export function templateProblem(template: string): string | undefined {
   let parsed: ParsedTemplate;

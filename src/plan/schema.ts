@@ -234,14 +234,14 @@ export function resolveTableOptions(plan: Plan, table: PlanTable): ResolvedTable
   };
 }
 
-/** The target table's name: `target`, else the source table's name. */
+/**
+ * The target table's name (`target`, else the source table's name): the name a table is known by in output,
+ * `--tables` and checkpoints.
+ */
 export function targetName(table: PlanTable): string {
   if (table.target) return table.target;
   return typeof table.source === 'string' ? table.source : '(query)';
 }
-
-/** The name a table is known by in output, `--tables` and checkpoints: its target name. */
-export const tableLabel = targetName;
 
 export function stateTableName(plan: Plan): string {
   return plan.state?.table ?? '_migrate_state';

@@ -15,7 +15,7 @@ import {
   packRowEntries,
   rowsByCacheKey,
   type SkipSink,
-} from '../engine/warm.js';
+} from '../engine/warm-rows.js';
 import { RuntimeError } from '../errors.js';
 import type { PlanCache } from '../plan/schema.js';
 import type { TableCheck } from './table-check.js';

@@ -7,7 +7,7 @@ import type { Column, ColumnKind } from '../../src/convert/value.js';
 import { rowsBatch } from '../../src/db/batch.js';
 import { copyJson } from '../../src/db/postgres/copy-json.js';
 import type { TableMapping } from '../../src/engine/mapping.js';
-import { packCopyEntries } from '../../src/engine/warm.js';
+import { packCopyEntries } from '../../src/engine/warm-rows.js';
 
 function col(name: string, kind: ColumnKind): Column {
   return { name, kind, dbType: kind, nullable: true };

@@ -10,7 +10,7 @@ import { preflight } from '../../engine/preflight.js';
 import { selectTables } from '../../engine/select-tables.js';
 import { ExitCode, PlanError, type PlanIssue } from '../../errors.js';
 import type { LoadedPlan } from '../../plan/load.js';
-import { type Plan, type PlanTable, tableLabel } from '../../plan/schema.js';
+import { type Plan, type PlanTable, targetName } from '../../plan/schema.js';
 import { maskUrl } from '../../secrets.js';
 import { type CommonOptions, tableFilter } from '../options.js';
 import { errorEvent } from '../output/error-event.js';
@@ -88,7 +88,7 @@ function summaryText(loaded: LoadedPlan, tables: PlanTable[]): string[] {
     `  target  ${maskUrl(plan.target.url)}`,
     `  cache   ${cacheLine(plan)}`,
     `  tables  ${tables.length}`,
-    ...tables.map((t) => `    ${sourceLabel(t)} -> ${tableLabel(t)}${tableNotes(t)}`),
+    ...tables.map((t) => `    ${sourceLabel(t)} -> ${targetName(t)}${tableNotes(t)}`),
   ];
 }
 
@@ -111,7 +111,7 @@ function summaryEvent(loaded: LoadedPlan, tables: PlanTable[]) {
           warm: plan.cache.warm,
         }
       : null,
-    tables: tables.map((t) => ({ source: sourceLabel(t), target: tableLabel(t) })),
+    tables: tables.map((t) => ({ source: sourceLabel(t), target: targetName(t) })),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * Cache warming for committed rows: render keys and values, store them (write-through) or look them up and
- * load the misses from the target (read-through), and check the entries against the expected values.
+ * Cache warming of committed rows (a run's batches; `migrate warm`'s reads of the target): render keys and
+ * values, store them (write-through) or look them up and load the misses from the target (read-through),
+ * and check the entries against the expected values.
  */
 
 import { EntryPackBuilder, type PackedEntries } from '../cache/entry-pack.js';
@@ -28,7 +29,8 @@ function bump(counts: TableCounts, reason: string, n = 1): void {
   counts.cacheSkipped[reason] = (counts.cacheSkipped[reason] ?? 0) + n;
 }
 
-interface Prepared {
+/** The rows of a batch that are cached, each with its key and value (same index in all three). */
+interface RowEntries {
   keys: string[];
   values: Buffer[];
   rows: Row[];
@@ -67,10 +69,10 @@ function tooLargeWarning(key: string, bytes: number, max: number): string {
   return `cache value of ${bytes} bytes for key ${key} is over cache.maxValueBytes (${max}): not cached (the row is migrated); raise cache.maxValueBytes (and memcached's -I) to cache it; further ones are counted`;
 }
 
-function prepare(ctx: EngineContext, m: TableMapping, rows: Row[], counts: TableCounts): Prepared {
+function rowEntries(ctx: EngineContext, m: TableMapping, rows: Row[], counts: TableCounts): RowEntries {
   const mc = m.cache!;
   const max = ctx.cacheConfig!.maxValueBytes;
-  const out: Prepared = { keys: [], values: [], rows: [] };
+  const out: RowEntries = { keys: [], values: [], rows: [] };
   const tally = new SkipTally();
   for (const row of rows) {
     const key = mc.render(row);
@@ -382,7 +384,7 @@ async function warmByLookup(
   const cache = ctx.cache!;
   const cfg = ctx.cacheConfig!;
   const mc = m.cache!;
-  const p = prepare(ctx, m, rows, counts);
+  const p = rowEntries(ctx, m, rows, counts);
   if (p.keys.length === 0) return;
   const verify = m.options.verify === 'checksum';
   const expected = new Map<string, Buffer>();
