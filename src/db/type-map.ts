@@ -1,6 +1,6 @@
 /**
  * `createTables: true`: the target type of a source column, chosen so that every value the source column
- * can hold is stored exactly (PLAN.md "Types"). The DDL itself (quoting, NOT NULL, PRIMARY KEY, MySQL key
+ * can hold is stored exactly (docs/plan.md "What equal means"). The DDL itself (quoting, NOT NULL, PRIMARY KEY, MySQL key
  * collations) is each dialect's `ddl.ts`.
  *
  * Same database on both sides: the source type as introspected (PostgreSQL built-in types as

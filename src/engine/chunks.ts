@@ -12,8 +12,8 @@ import type { TableMapping } from './mapping.js';
 
 /**
  * Without `--workers` (a table's chunks run `lanes` at a time, run.ts DEFAULT_WORKERS): the most rows in a
- * chunk. Every chunk's start costs its lane a pipeline fill, about 0.15 s (its connections and claim, then
- * its first batch through every stage alone), so chunks are large; their number is a multiple of the lanes,
+ * chunk. Every chunk's start costs its lane a pipeline fill (its connections and claim, then its first
+ * batch through every stage alone), so chunks are large; their number is a multiple of the lanes,
  * so that the lanes finish together (a 1M-row table: two chunks of 500,000 rows; 1.2M: four of 300,000).
  * A table of at most 250,000 rows is one chunk.
  */

@@ -2,7 +2,7 @@
 
 import { dirname, resolve } from 'node:path';
 import { loadCheckedPlan } from '../../db/plan-checks.js';
-import { warmPlan } from '../../engine/warm-plan.js';
+import { warmPlan } from '../../engine/warm.js';
 import { type CommonOptions, tableFilter } from '../options.js';
 import { makeSink } from '../output/make-sink.js';
 import { finish, withStopSignals } from './lifecycle.js';

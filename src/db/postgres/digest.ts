@@ -8,8 +8,7 @@
  *   `{"a": 1.0}` = `{"a": 1}`; timestamps as instants): integers, numeric, floats, boolean, bytea, date,
  *   time, timestamp(tz), uuid and jsonb. Every other column is hashed as its text under the "C" collation,
  *   byte for byte: text under a case-insensitive collation, interval ('1 day' = '24 hours'), timetz and json
- *   have an equality looser than their text, or (json, point) none. About 2.5x cheaper than `text` (0.67 s
- *   against 1.67 s per million rows of the bench's table, one core).
+ *   have an equality looser than their text, or (json, point) none. Cheaper than `text`: nothing is printed.
  * - `text`: `hashtextextended` of the text form of `ROW(columns)`, which is unambiguous (NULL is an empty
  *   field, "" a quoted one; quotes, commas and backslashes escaped) and exact under the session's fixed text
  *   settings (UTC, ISO dates, extra_float_digits; connect.ts). For servers before 14.
@@ -20,12 +19,12 @@
  * changes at least one sum (bar a 64-bit hash collision). Sums are order-independent, so each database may
  * visit rows in any order, and unlike XOR a duplicated row is not cancelled out. The hashing again is needed:
  * hash_record_extended combines its columns' hashes linearly (h = 31·h + column hash), so plain sums of `h`
- * would not change when two rows swap a column's values. It costs 0.05 s per million rows, against 0.17 s
- * for hashing `h::text` twice (the earlier form). The subquery is fenced (`OFFSET 0`) so that `h` is
+ * would not change when two rows swap a column's values; hashing the integer is cheaper than hashing
+ * `h::text` (the earlier form). The subquery is fenced (`OFFSET 0`) so that `h` is
  * computed once per row, not once per sum. Both sides use the same form, the best both servers have
  * (`digestForms`).
  *
- * Why not md5: measured 2.5x slower than `text` here (md5, then hex text to bit(64) to bigint, per row), and
+ * Why not md5: slower than `text` when measured (md5, then hex text to bit(64) to bigint, per row), and
  * md5() fails on FIPS-mode servers. These hashes are not cryptographic, which a digest that only decides which
  * ranges to download does not need; a digest that differs between two servers for equal rows (a different
  * byte order, say) costs time, never a wrong answer, since differing ranges are compared row by row.
