@@ -8,7 +8,8 @@ import { rowJsonEncoder } from '../../src/convert/row-json.js';
 import type { Row } from '../../src/convert/value.js';
 import { rowsBatch } from '../../src/db/batch.js';
 import { copyEncoderFor } from '../../src/db/postgres/codec.js';
-import { type ByteOut, JsonbCopyWriter, jsonbText } from '../../src/db/postgres/jsonb-form.js';
+import { type ByteOut, JsonbCopyWriter } from '../../src/db/postgres/jsonb-copy-writer.js';
+import { jsonbText } from '../../src/db/postgres/jsonb-form.js';
 import { copyOut } from '../../src/db/postgres/read.js';
 import { checkpointOf, scopedPgDialects, stateSql, upsertWriter } from '../helpers/pg-writer.js';
 

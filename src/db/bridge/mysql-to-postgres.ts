@@ -23,7 +23,7 @@ import type { Dialect } from '../dialect.js';
 import { decoderFor, rowDecoder as mysqlRowDecoder } from '../mysql/codec.js';
 import { fieldLength, headerBytes, wireFields } from '../mysql/wire.js';
 import { type CopyEncoder, copyEncoderFor } from '../postgres/codec.js';
-import { JsonbCopyWriter, utf8SequenceLength } from '../postgres/jsonb-form.js';
+import { JsonbCopyWriter, utf8SequenceLength } from '../postgres/jsonb-copy-writer.js';
 import { CopyBatch, rowDecoder as pgRowDecoder, typeSignature } from '../postgres/read.js';
 
 /** Writes a field's bytes `data[start, end)` (not NULL) at `out`; false: not written (see above). */
