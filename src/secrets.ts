@@ -22,7 +22,7 @@ const SECRET_NAME = /pass|secret|token/i;
 const MIN_FREE_TEXT_SECRET = 8;
 
 /** A query parameter or libpq keyword that holds a secret. */
-export function isSecretName(name: string): boolean {
+function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name);
 }
 

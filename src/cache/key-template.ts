@@ -11,7 +11,7 @@ import { canonicalizer } from '../convert/canonical.js';
 import type { Column, Row, Value } from '../convert/value.js';
 import { parseTemplate } from '../plan/key-template-syntax.js';
 
-export const MAX_KEY_BYTES = 250;
+const MAX_KEY_BYTES = 250;
 
 export type KeySkipReason = 'key-too-long' | 'key-has-space-or-control' | 'key-has-null';
 export interface KeySkip {

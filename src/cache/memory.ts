@@ -29,7 +29,7 @@ export interface MemoryCacheOptions {
 }
 
 export const MEMORY_DEFAULT_ITEM_BYTES = 1024 * 1024;
-export const MEMORY_DEFAULT_BYTES = 64 * 1024 * 1024;
+const MEMORY_DEFAULT_BYTES = 64 * 1024 * 1024;
 /** memcached's item header, CAS and suffix, roughly: counted per item against both limits. */
 export const ITEM_OVERHEAD_BYTES = 56;
 export const MAX_KEY_BYTES = 250;

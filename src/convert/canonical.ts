@@ -58,7 +58,7 @@ export class CanonicalValueError extends TypeError {
  * PostgreSQL numeric (131072 digits before the point, 16383 after) or MySQL DECIMAL (65 digits) can hold, so
  * database values always print as plain decimals.
  */
-export const DECIMAL_MAX_PADDING = 1 << 18;
+const DECIMAL_MAX_PADDING = 1 << 18;
 
 /** The canonicalizer of a kind: chosen once per column, so the row loop never switches on kind. */
 export function canonicalizer(kind: ColumnKind): Canonicalizer {

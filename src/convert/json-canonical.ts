@@ -31,7 +31,7 @@ export class InvalidJsonError extends Error {
 }
 
 /** JSON numbers with more padding zeros than this are written in exponent form, e.g. `1e400`. */
-export const JSON_MAX_PADDING = 50;
+const JSON_MAX_PADDING = 50;
 
 /**
  * Canonical text of a number given as its parts (value = ±int.frac × 10^exp), exact:

@@ -7,9 +7,9 @@
 import { canonicalizer } from './canonical.js';
 import type { Column, Row, Value } from './value.js';
 
-export type ValueEquals = (a: Value, b: Value) => boolean;
+type ValueEquals = (a: Value, b: Value) => boolean;
 
-export function valueEquals(column: Column): ValueEquals {
+function valueEquals(column: Column): ValueEquals {
   const canon = canonicalizer(column.kind);
   return (a, b) => {
     if (a === b) return true;

@@ -80,7 +80,7 @@ export interface KeySplitter {
 }
 
 /** Which rows a chunk digest covers, and in what form it is computed. */
-export interface DigestSpec {
+interface DigestSpec {
   from: RowSource;
   columns: Column[];
   key: number[];

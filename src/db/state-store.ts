@@ -3,7 +3,7 @@
  * done, how far each got, and which run holds each (engine/table-run.ts claims, renews and releases them).
  */
 
-export type ChunkStatus = 'pending' | 'running' | 'done';
+type ChunkStatus = 'pending' | 'running' | 'done';
 
 export interface ChunkState {
   plan: string;

@@ -22,7 +22,7 @@ import { pool } from './worker-pool.js';
  * second chunk fills those gaps for one more read and write connection and its batches in memory. Only a
  * table split into several chunks (chunks.ts) gets it.
  */
-export const DEFAULT_WORKERS = 2;
+const DEFAULT_WORKERS = 2;
 
 export interface RunOptions {
   tables?: string[] | undefined;

@@ -21,9 +21,9 @@ const serverAddress = z
   .string()
   .regex(/^[^\s:]+:\d{1,5}$/, { message: 'expected host:port, e.g. 127.0.0.1:11211' });
 
-export const onConflictValues = ['upsert', 'skip', 'error'] as const;
-export const verifyValues = ['checksum', 'none'] as const;
-export const warmValues = ['read-through', 'write-through', 'off'] as const;
+const onConflictValues = ['upsert', 'skip', 'error'] as const;
+const verifyValues = ['checksum', 'none'] as const;
+const warmValues = ['read-through', 'write-through', 'off'] as const;
 
 /** The largest `batchSize` (in the plan or as `--batch-size`). */
 export const MAX_BATCH_SIZE = 1_000_000;
@@ -33,7 +33,7 @@ export const MAX_BATCH_SIZE = 1_000_000;
  * rows keep their batches and only wide rows make shorter ones. A run holds a few batches per lane (read
  * ahead, converted, written, warmed) and their copies, so this bounds its memory.
  */
-export const DEFAULT_MAX_BATCH_BYTES = 2 * 1024 * 1024;
+const DEFAULT_MAX_BATCH_BYTES = 2 * 1024 * 1024;
 
 /** Keys shared by `defaults` and each table; per-table values override `defaults`. */
 const tableOptions = {
@@ -109,7 +109,7 @@ const tableSchema = z.strictObject({
 });
 
 /** memcached's default item size is 1 MiB; an item also carries its key and ~50 bytes of header. */
-export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024 - 512;
+const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024 - 512;
 
 const cacheSchema = z.strictObject({
   driver: z.enum(['memcached', 'memory']).default('memcached'),

@@ -20,12 +20,12 @@ import { compareKeyedRange, STREAM_BATCH_ROWS } from './keyed-stream.js';
 import type { KeyRange, TableCheck, VerifyContext } from './table-check.js';
 
 /** Source rows per chunk. */
-export const CHUNK_ROWS = 50_000;
+const CHUNK_ROWS = 50_000;
 /** A differing range of at most this many rows (on either side) is downloaded and compared row by row. */
-export const LEAF_ROWS = 1_000;
+const LEAF_ROWS = 1_000;
 
 type DigestFn = ChunkDigester['chunkDigest'];
-export type Digest = Awaited<ReturnType<DigestFn>>;
+type Digest = Awaited<ReturnType<DigestFn>>;
 type Side = (range: KeyRange, limit?: number) => Promise<Digest>;
 interface Sides {
   source: Side;

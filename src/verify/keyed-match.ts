@@ -5,7 +5,6 @@
  * the maps never hold more than about one batch.
  */
 import type { Row } from '../convert/value.js';
-import type { TableMapping } from '../engine/mapping.js';
 import { canonicalKeyString } from './key-string.js';
 import type { TableCheck } from './table-check.js';
 

@@ -11,7 +11,7 @@ import { convertSkipping } from '../engine/convert-rows.js';
 import { readPaired } from './paired-read.js';
 import type { TableCheck } from './table-check.js';
 
-export const MULTISET_BATCH_ROWS = 20_000;
+const MULTISET_BATCH_ROWS = 20_000;
 
 export interface MultisetHooks {
   onSource?: (converted: Row[], read: number) => Promise<void>;

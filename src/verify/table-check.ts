@@ -98,7 +98,7 @@ export class TableCheck {
  * The canonical row JSON (`m.rowJson`) plus, when the table has json columns, one flag per json column telling
  * SQL NULL from the JSON value `null` (the JSON embeds both as `null`).
  */
-export function canonicalForm(m: TableMapping): (row: Row) => string {
+function canonicalForm(m: TableMapping): (row: Row) => string {
   const json = m.targetColumns.flatMap((c, i) => (c.kind === 'json' ? [i] : []));
   if (json.length === 0) return m.rowJson;
   return (row) => {

@@ -30,7 +30,7 @@ export interface MysqlTestDatabase {
 }
 
 /** Options for the MariaDB test connection: values arrive exactly as the server renders them. */
-export const MYSQL_TEST_OPTIONS = {
+const MYSQL_TEST_OPTIONS = {
   supportBigNumbers: true,
   bigNumberStrings: true,
   dateStrings: true,
@@ -41,7 +41,7 @@ export const MYSQL_TEST_OPTIONS = {
 const MAX_NAME_LENGTH = 48; // under PostgreSQL's 63 and MySQL's 64, with room for suffixes in tests
 
 /** `Orders › copies 10 rows` → `orders_copies_10_rows_3fa9c1`: lowercase, [a-z0-9_], random suffix. */
-export function testDatabaseName(testName: string): string {
+function testDatabaseName(testName: string): string {
   const suffix = randomBytes(3).toString('hex');
   let slug = testName
     .toLowerCase()
@@ -198,18 +198,6 @@ export async function memcachedVersion(server: string): Promise<string> {
     throw new Error(`memcached ${server}: unexpected version answer "${line}"`);
   }
   return line.slice('VERSION '.length);
-}
-
-/** Empties every given server (see the note at the top of this file about parallel tests). */
-export async function memcachedFlushAll(
-  servers: readonly string[] = testServers.memcachedServers,
-): Promise<void> {
-  await Promise.all(
-    servers.map(async (server) => {
-      const response = await memcachedRequest(server, 'flush_all\r\n', endsWith('\r\n'));
-      if (response.toString('latin1') !== 'OK\r\n') throw new Error(`memcached ${server}: flush_all failed`);
-    }),
-  );
 }
 
 /** `stats` as name → value, e.g. `curr_items`, `cmd_set`, `get_hits` (numbers stay strings). */

@@ -12,7 +12,7 @@ export interface TestServers {
   memcachedSpare: string;
 }
 
-export const DEFAULT_TEST_SERVERS: Readonly<TestServers> = Object.freeze({
+const DEFAULT_TEST_SERVERS: Readonly<TestServers> = Object.freeze({
   pgUrl: 'postgres://migrate:migrate@127.0.0.1:55432/migrate',
   mysqlUrl: 'mysql://migrate:migrate@127.0.0.1:53306/migrate',
   memcachedServers: ['127.0.0.1:51211', '127.0.0.1:51212', '127.0.0.1:51213'],
@@ -32,7 +32,7 @@ function serverList(value: string): string[] {
 }
 
 /** Reads the TEST_* variables now (not at import time), falling back to the defaults. */
-export function readTestServers(): TestServers {
+function readTestServers(): TestServers {
   const servers = fromEnv('TEST_MEMCACHED_SERVERS');
   return {
     pgUrl: fromEnv('TEST_PG_URL') ?? DEFAULT_TEST_SERVERS.pgUrl,

@@ -87,7 +87,7 @@ export function kindOfMysqlType(dataType: string, columnType: string, json = fal
 }
 
 /** A FLOAT (single precision) column, read through `CAST(… AS DOUBLE)`. */
-export function isSingleFloat(column: Column): boolean {
+function isSingleFloat(column: Column): boolean {
   return column.kind === 'float' && /^float\b/i.test(column.dbType);
 }
 

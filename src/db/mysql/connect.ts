@@ -36,20 +36,20 @@ import { tlsFailureHint } from '../tls-files.js';
 import { connectCheckingHost } from './host-check.js';
 import { fallsBack, type MysqlTls, mysqlTls } from './tls.js';
 
-export const DEFAULT_QUERY_TIMEOUT_MS = 120_000;
+const DEFAULT_QUERY_TIMEOUT_MS = 120_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 const KEEPALIVE_DELAY_MS = 30_000;
 const END_GRACE_MS = 2_000;
 
 /** The client-side query timeout in ms (0: none), from `MIGRATE_QUERY_TIMEOUT_MS`; see the top of this file. */
-export function queryTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+function queryTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.MIGRATE_QUERY_TIMEOUT_MS?.trim();
   const n = raw ? Number(raw) : Number.NaN;
   // setTimeout's limit is 2^31-1 ms; anything unreadable falls back to the default.
   return Number.isInteger(n) && n >= 0 && n < 2 ** 31 ? n : DEFAULT_QUERY_TIMEOUT_MS;
 }
 
-export const SQL_MODE =
+const SQL_MODE =
   'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,NO_AUTO_VALUE_ON_ZERO,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
 
 export interface MysqlSession {

@@ -32,7 +32,7 @@ function fromClause(from: RowSource): { sql: string; where: string | null } {
  * into index ranges, unlike a row-constructor comparison). `strict`: `<` or `>`; `last`: the operator for
  * the last key column (`>` after a key, `<=` up to one).
  */
-export function keyCompare(cols: string[], literals: string[], strict: string, last: string): string {
+function keyCompare(cols: string[], literals: string[], strict: string, last: string): string {
   const terms: string[] = [];
   for (let i = 0; i < cols.length; i++) {
     const eq = cols.slice(0, i).map((c, j) => `${c} = ${literals[j]}`);
@@ -50,7 +50,7 @@ function keyLiterals(spec: ReadSpec, values: Row): string[] {
 }
 
 /** The SQL of one keyset page: rows after `after` (and up to `until`) in key order. */
-export function keysetSql(spec: ReadSpec, after: Row | null): string {
+function keysetSql(spec: ReadSpec, after: Row | null): string {
   const { sql, where } = fromClause(spec.from);
   const keyCols = spec.key.map((i) => quoteIdent(spec.columns[i]!.name));
   const conditions: string[] = [];

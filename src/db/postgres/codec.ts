@@ -96,7 +96,7 @@ function copyText(value: string): string {
   return COPY_SPECIAL.test(value) ? value.replace(COPY_SPECIAL_ALL, (c) => COPY_ESCAPES[c]!) : value;
 }
 
-export function copyEncode(value: Value): string {
+function copyEncode(value: Value): string {
   if (value === null) return '\\N';
   if (typeof value === 'string') return copyText(value);
   if (typeof value === 'boolean') return value ? 't' : 'f';

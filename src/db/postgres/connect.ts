@@ -36,13 +36,13 @@ const SESSION_SQL =
   // sql-fragment.ts scans a plan's raw SQL with backslashes literal outside E'…' strings.
   'SET standard_conforming_strings = on';
 
-export const DEFAULT_QUERY_TIMEOUT_MS = 120_000;
+const DEFAULT_QUERY_TIMEOUT_MS = 120_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 const KEEPALIVE_DELAY_MS = 30_000;
 const END_GRACE_MS = 2_000;
 
 /** The client-side query timeout in ms (0: none), from `MIGRATE_QUERY_TIMEOUT_MS`; see the top of this file. */
-export function queryTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+function queryTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.MIGRATE_QUERY_TIMEOUT_MS?.trim();
   const n = raw ? Number(raw) : Number.NaN;
   // setTimeout's limit is 2^31-1 ms; anything unreadable falls back to the default.

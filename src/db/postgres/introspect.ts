@@ -98,7 +98,7 @@ export async function describeQuery(client: pg.Client, sql: string): Promise<Col
 }
 
 /** `{a,"b c"}` -> ['a', 'b c'] (identifiers from array_agg arrive in array text form). */
-export function parseTextArray(text: string): string[] {
+function parseTextArray(text: string): string[] {
   const out: string[] = [];
   let i = 1;
   while (i < text.length - 1) {

@@ -40,7 +40,7 @@ export function rowDecoder(columns: Column[]): (raw: (string | null)[]) => Row {
 }
 
 /** The SQL of one keyset page with parameters: rows after `$1..$k` (and up to the next k) in key order. */
-export function keysetSql(spec: ReadSpec, withAfter: boolean): string {
+function keysetSql(spec: ReadSpec, withAfter: boolean): string {
   const n = spec.key.length;
   const params = (from: number) => Array.from({ length: n }, (_, i) => `$${from + i}`);
   return pageSql(spec, withAfter ? params(1) : null, spec.until ? params(withAfter ? n + 1 : 1) : null);

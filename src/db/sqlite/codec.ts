@@ -69,7 +69,7 @@ export function kindOfDeclaredType(declared: string | null): ColumnKind {
 }
 
 /** `INTEGER 5`, `TEXT "abc"`, `BLOB (3 bytes)` — for messages. */
-export function describeRaw(raw: Raw): string {
+function describeRaw(raw: Raw): string {
   if (raw === null || raw === undefined) return 'NULL';
   if (typeof raw === 'bigint') return `INTEGER ${raw}`;
   if (typeof raw === 'number') return `REAL ${raw}`;

@@ -13,7 +13,7 @@ export type Db = Database.Database;
 export type Statement = Database.Statement<unknown[], unknown>;
 
 /** How long a write waits for another process's write transaction (SQLite's busy_timeout). */
-export const BUSY_TIMEOUT_MS = 10_000;
+const BUSY_TIMEOUT_MS = 10_000;
 
 export function openSqlite(path: string, display: string, options: { readonly?: boolean } = {}): Db {
   try {

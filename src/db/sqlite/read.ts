@@ -9,7 +9,7 @@ import { type Decoder, decoderFor, encoderFor, type Param, type Raw, StorageMism
 import type { Db, Statement } from './connection.js';
 import { columnList, FRAGMENT_SYNTAX, MAX_PARAMS, placeholders, quoteIdent, quoteTable } from './sql.js';
 
-export function sourceLabel(from: RowSource): string {
+function sourceLabel(from: RowSource): string {
   return from.kind === 'table' ? formatTableRef(from.ref) : '(query)';
 }
 
@@ -71,7 +71,7 @@ export function keyEncoder(
 }
 
 /** The SQL of one keyset page: rows after `?..` in key order (and up to `until`, inclusive). */
-export function keysetSql(spec: ReadSpec, withAfter: boolean): string {
+function keysetSql(spec: ReadSpec, withAfter: boolean): string {
   const { sql, where } = fromClause(spec.from);
   const keyNames = spec.key.map((i) => spec.columns[i]!.name);
   const keyCols = columnList(keyNames);

@@ -32,15 +32,15 @@ export interface SourceSpec {
 }
 
 export const SPECIAL_ID = 1_000_000;
-export const RANDOM_ROWS = 150;
+const RANDOM_ROWS = 150;
 
 // ---------------------------------------------------------------------------- value generators
 
-export const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 /** Every control character but NUL (PostgreSQL text cannot hold it), quotes and a backslash. */
-export const CONTROLS = `${Array.from({ length: 31 }, (_, i) => String.fromCharCode(i + 1)).join('')}\x7f'"\\`;
-export const UNICODE = 'e\u0301 😀 ÅΩ 𝄞 \u200d\ufeff 中文';
-export const LONG = `${'long '.repeat(600)}😀`;
+const CONTROLS = `${Array.from({ length: 31 }, (_, i) => String.fromCharCode(i + 1)).join('')}\x7f'"\\`;
+const UNICODE = 'e\u0301 😀 ÅΩ 𝄞 \u200d\ufeff 中文';
+const LONG = `${'long '.repeat(600)}😀`;
 const MAX65 = '99999999999999999999999999999999999.999999999999999999999999999999';
 const JSON_EDGES = [
   '{}',
@@ -131,7 +131,7 @@ const TEXT_EDGES = [CONTROLS, UNICODE, LONG, 'NULL', '', ' both ends '];
 
 // ---------------------------------------------------------------------------- PostgreSQL
 
-export const PG_SOURCE: SourceSpec = {
+const PG_SOURCE: SourceSpec = {
   dialect: 'postgres',
   setup: "CREATE TYPE mood AS ENUM ('happy', 'sad', 'ok')",
   columns: [
@@ -383,7 +383,7 @@ const mysqlInt = (
   random: intText(lo, hi),
 });
 
-export const MYSQL_SOURCE: SourceSpec = {
+const MYSQL_SOURCE: SourceSpec = {
   dialect: 'mysql',
   columns: [
     mysqlInt('ti', 'tinyint', -128n, 127n, { postgres: 'integer', mysql: 'smallint' }),
@@ -567,7 +567,7 @@ export const MYSQL_SOURCE: SourceSpec = {
 
 // ---------------------------------------------------------------------------- SQLite
 
-export const SQLITE_SOURCE: SourceSpec = {
+const SQLITE_SOURCE: SourceSpec = {
   dialect: 'sqlite',
   columns: [
     {

@@ -64,7 +64,7 @@ ${tables.join('\n')}
   return { file, name, dir: dirname(file) };
 }
 
-export interface Counts {
+interface Counts {
   read?: number;
   written?: number;
   skipped?: number;
@@ -73,7 +73,7 @@ export interface Counts {
   mismatches?: number;
 }
 
-export interface Summary {
+interface Summary {
   ok?: boolean;
   tables: { table: string; counts: Counts }[];
 }

@@ -93,7 +93,7 @@ function boolText(v: unknown): string {
 }
 
 /** A decimal's value as `[-]digits e exponent` with no leading or trailing zeros: `12.50` and `1.25e1` agree. */
-export function decimalValue(s: string): string {
+function decimalValue(s: string): string {
   const t = s.trim();
   if (/^[+-]?(nan|inf(inity)?)$/i.test(t)) return t.replace(/^\+/, '').toLowerCase();
   const m = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(t);
@@ -157,7 +157,7 @@ function instantText(s: string): string {
  * whitespace, strings re-escaped alike, numbers as exact decimal values (12345678901234567890123 stays
  * exact, 2.50 equals 2.5). A hand-written parser, because JSON.parse rounds big numbers to doubles.
  */
-export function canonicalJson(s: string): string {
+function canonicalJson(s: string): string {
   let at = 0;
   const ws = (): void => {
     while (at < s.length && ' \t\r\n'.includes(s[at]!)) at++;
