@@ -4,8 +4,10 @@
  * adapter and an introspector. One folder per database implements it (postgres/, mysql/, ...); the engine
  * never imports a driver. Rows cross this boundary in the one representation of `convert/value.ts`.
  */
+
 import type { Column, Row } from '../convert/value.js';
 import { type Batch, type CopyJson, type ReadSpec, rowsBatch } from './batch.js';
+import type { ChangeCapture } from './changes.js';
 import type { StateStore } from './state-store.js';
 import type { RowSource, TableInfo, TableRef } from './table.js';
 import type { Writer, WriteSpec } from './writer.js';
@@ -41,6 +43,8 @@ export interface Dialect {
   readonly splitter?: KeySplitter;
   readonly digester?: ChunkDigester;
   readonly tableCreator?: TableCreator;
+  /** Following the source's committed changes (`run --follow`): see changes.ts. */
+  readonly changeCapture?: ChangeCapture;
 }
 
 /**
