@@ -1,4 +1,5 @@
 /** The state table's row, as every dialect reads it, turned into the engine's ChunkState. */
+import { utcTime } from './follow-state.js';
 import type { ChunkState } from './state-store.js';
 
 /** Column values as drivers return them: counts may arrive as strings, numbers or bigints. */
@@ -38,6 +39,6 @@ export function chunkStateFrom(r: StateRow, leaseLive: boolean): ChunkState {
     rangeEnd: r.range_end ?? null,
     leaseOwner: r.lease_owner,
     leaseLive,
-    updatedAt: r.updated_at ? new Date(`${r.updated_at.replace(' ', 'T').replace(/\+00$/, '')}Z`) : null,
+    updatedAt: utcTime(r.updated_at),
   };
 }

@@ -3,6 +3,8 @@
  * done, how far each got, and which run holds each (engine/table-run.ts claims, renews and releases them).
  */
 
+import type { FollowStore } from './follow-state.js';
+
 type ChunkStatus = 'pending' | 'running' | 'done';
 
 export interface ChunkState {
@@ -28,6 +30,8 @@ export interface ChunkState {
 export interface StateStore {
   /** Creates the state table when missing. */
   ensure(): Promise<void>;
+  /** The plan's follow record (`run --follow`), in a table beside the state table (follow-state.ts). */
+  readonly follow: FollowStore;
   exists(): Promise<boolean>;
   list(plan: string): Promise<ChunkState[]>;
   /**

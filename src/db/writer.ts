@@ -5,6 +5,7 @@
 import type { Column, Row } from '../convert/value.js';
 import { RuntimeError } from '../errors.js';
 import type { Batch } from './batch.js';
+import type { FollowCheckpoint } from './follow-state.js';
 import type { TableRef } from './table.js';
 
 /** The checkpoint written in the same transaction as a batch. */
@@ -64,7 +65,27 @@ export interface Writer {
    * writes into this database.
    */
   trialBatch?(rows: Row[]): Promise<BatchResult>;
+  /**
+   * Following (issue 22): applies the changes IN ORDER and writes the follow checkpoint, in ONE transaction:
+   * all commit or none does. Upserts replace the whole row whatever the plan's `onConflict`. Fails with
+   * follow-state.ts followLeaseLost when another owner holds the follow record's lease. Every target implements it.
+   */
+  applyChanges(changes: TargetChange[], checkpoint: FollowCheckpoint): Promise<ApplyResult>;
   close(): Promise<void>;
+}
+
+/**
+ * A change to the writer's table in target form: the full new row (in WriteSpec.columns order), the key of
+ * a row to delete (in WriteSpec.key order), or every row removed. An update that changes the key comes as a
+ * delete of the old key followed by an upsert of the new row.
+ */
+export type TargetChange = { op: 'upsert'; row: Row } | { op: 'delete'; key: Row } | { op: 'truncate' };
+
+export interface ApplyResult {
+  /** Rows upserted. */
+  upserted: number;
+  /** Rows the deletes and truncates removed (a delete of a key the target lacks removes none). */
+  deleted: number;
 }
 
 /** The error of a checkpoint update that matched no row: another run took this worker's lease over. */

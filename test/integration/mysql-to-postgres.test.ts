@@ -8,9 +8,8 @@ import type { ReadSpec } from '../../src/db/batch.js';
 import { mysqlToPostgres } from '../../src/db/bridge/mysql-to-postgres.js';
 import { MysqlDialect } from '../../src/db/mysql/index.js';
 import type { WireBatch } from '../../src/db/mysql/wire.js';
-import { copyEncoderFor } from '../../src/db/postgres/codec.js';
+import { copyEncoderFor, encodeCopyText } from '../../src/db/postgres/codec.js';
 import { PostgresDialect } from '../../src/db/postgres/index.js';
-import { encodeCopyText } from '../../src/db/postgres/write.js';
 import { scopedDatabases } from '../helpers/scoped-databases.js';
 
 const { pgDb, mysqlDb } = scopedDatabases();

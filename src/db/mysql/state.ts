@@ -6,11 +6,14 @@
 
 import { createHash } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import { LockedError, RuntimeError } from '../../errors.js';
+import { RuntimeError } from '../../errors.js';
+import type { FollowStore } from '../follow-state.js';
+import { heldByOther, restartRefused } from '../lease.js';
 import { type StateRow as BaseStateRow, chunkStateFrom } from '../state-row.js';
 import type { ChunkState, StateStore } from '../state-store.js';
 import type { CheckpointUpdate } from '../writer.js';
 import type { MysqlSession } from './connect.js';
+import { MysqlFollowStore } from './follow.js';
 import { quoteIdent } from './sql.js';
 
 interface StateRow extends mysql.RowDataPacket, BaseStateRow {
@@ -62,6 +65,7 @@ export function checkpointValues(c: CheckpointUpdate): unknown[] {
 export class MysqlStateStore implements StateStore {
   private readonly table: string;
   private readonly conn: mysql.Connection;
+  readonly follow: FollowStore;
 
   constructor(
     session: MysqlSession,
@@ -69,6 +73,7 @@ export class MysqlStateStore implements StateStore {
   ) {
     this.conn = session.conn;
     this.table = quoteIdent(stateTableName);
+    this.follow = new MysqlFollowStore(session.conn, stateTableName);
   }
 
   async exists(): Promise<boolean> {
@@ -137,11 +142,7 @@ export class MysqlStateStore implements StateStore {
         [plan, table, chunk],
       );
       const row = rows[0];
-      const heldByOther =
-        Number(row?.lease_live) === 1 &&
-        row?.lease_owner !== owner &&
-        !(row?.lease_owner && isDead(row.lease_owner));
-      if (!row || heldByOther) return null;
+      if (!row || heldByOther(Number(row.lease_live) === 1, row.lease_owner, owner, isDead)) return null;
       await this.conn.query(
         `UPDATE ${this.table} SET lease_owner = ?, lease_expires = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND,
            status = IF(status = 'done', 'done', 'running'), updated_at = UTC_TIMESTAMP(6)
@@ -223,21 +224,12 @@ export class MysqlStateStore implements StateStore {
         `SELECT ${SELECT_COLS} FROM ${this.table} WHERE plan = ?${only} FOR UPDATE`,
         args,
       );
-      const live = rows.filter(
-        (row) =>
-          Number(row.lease_live) === 1 &&
-          row.lease_owner !== owner &&
-          !(row.lease_owner && isDead(row.lease_owner)),
+      const live = rows.filter((row) =>
+        heldByOther(Number(row.lease_live) === 1, row.lease_owner, owner, isDead),
       );
       if (live.length > 0) {
-        throw new LockedError(
-          `--restart refused: another run of plan ${plan} is live (${live
-            .map((row) => `${row.table_name} held by ${row.lease_owner}`)
-            .join(', ')}) in state table ${this.stateTableName}`,
-          {
-            hint: 'wait for it to finish or stop it; a run that died on another host or in another container frees its lease when the lease expires (see `migrate status`)',
-          },
-        );
+        const held = live.map((row) => `${row.table_name} held by ${row.lease_owner}`);
+        throw restartRefused(plan, held, this.stateTableName);
       }
       await this.conn.query(`DELETE FROM ${this.table} WHERE plan = ?${only}`, args);
     });

@@ -15,16 +15,22 @@ import type mysql from 'mysql2/promise';
 import { canonicalizer } from '../../convert/canonical.js';
 import type { Column, Row, Value } from '../../convert/value.js';
 import { DataError } from '../../errors.js';
+import { APPLY_DUPLICATE_HINT, requireKey } from '../apply-runs.js';
 import { type Batch, rowsOf } from '../batch.js';
+import { type FollowCheckpoint, followLeaseLost } from '../follow-state.js';
 import {
+  type ApplyResult,
   type BatchResult,
   type CheckpointUpdate,
   leaseTakenOver,
+  type TargetChange,
   type Writer,
   type WriteSpec,
 } from '../writer.js';
+import { MysqlApplier } from './apply.js';
 import { rowDecoder, rowEncoder, selectExpr } from './codec.js';
 import { describe, endQuietly, type MysqlSession } from './connect.js';
+import { followCheckpointSql, followCheckpointValues } from './follow.js';
 import { keysInSql } from './read.js';
 import { quoteIdent, quoteTable } from './sql.js';
 import { checkpointSql, checkpointValues } from './state.js';
@@ -51,6 +57,11 @@ export class MysqlWriter implements Writer {
   private readonly table: string;
   private readonly batchInsert: Insert;
   private readonly plainInsert: Insert;
+  /** The upsert, whatever the plan's conflict rule: followed changes replace rows (applyChanges). */
+  private readonly upsertInsert: Insert;
+  /** Inside applyChanges: a duplicate can only come from another unique index (see dataError). */
+  private applying = false;
+  private applier: MysqlApplier | null = null;
   private readonly encodeRow: (row: Value[]) => string;
   private readonly decode: (raw: (Buffer | null)[]) => Row;
   private readonly keyCols: Column[];
@@ -70,19 +81,18 @@ export class MysqlWriter implements Writer {
     const keyNames = spec.key.map((i) => names[i]!);
     const nonKey = names.filter((n) => !keyNames.includes(n));
     const head = `INSERT INTO ${this.table} (${cols}) VALUES `;
-    let tail = '';
-    if (spec.onConflict === 'skip' || (spec.onConflict === 'upsert' && nonKey.length === 0)) {
-      const k = quoteIdent(keyNames[0] ?? names[0]!);
-      tail = ` ON DUPLICATE KEY UPDATE ${k} = ${k}`;
-    } else if (spec.onConflict === 'upsert') {
-      if (rowAliasSupported(session)) {
-        const sets = nonKey.map((n) => `${quoteIdent(n)} = ${quoteIdent('_new')}.${quoteIdent(n)}`);
-        tail = ` AS ${quoteIdent('_new')} ON DUPLICATE KEY UPDATE ${sets.join(', ')}`;
-      } else {
-        const sets = nonKey.map((n) => `${quoteIdent(n)} = VALUES(${quoteIdent(n)})`);
-        tail = ` ON DUPLICATE KEY UPDATE ${sets.join(', ')}`;
-      }
+    const k = quoteIdent(keyNames[0] ?? names[0]!);
+    const skip = ` ON DUPLICATE KEY UPDATE ${k} = ${k}`;
+    let upsert = skip;
+    if (nonKey.length > 0 && rowAliasSupported(session)) {
+      const sets = nonKey.map((n) => `${quoteIdent(n)} = ${quoteIdent('_new')}.${quoteIdent(n)}`);
+      upsert = ` AS ${quoteIdent('_new')} ON DUPLICATE KEY UPDATE ${sets.join(', ')}`;
+    } else if (nonKey.length > 0) {
+      const sets = nonKey.map((n) => `${quoteIdent(n)} = VALUES(${quoteIdent(n)})`);
+      upsert = ` ON DUPLICATE KEY UPDATE ${sets.join(', ')}`;
     }
+    const tail = spec.onConflict === 'upsert' ? upsert : spec.onConflict === 'skip' ? skip : '';
+    this.upsertInsert = { head, tail: upsert };
     this.batchInsert = { head, tail };
     this.plainInsert = { head, tail: '' };
     this.encodeRow = rowEncoder(spec.columns);
@@ -121,8 +131,40 @@ export class MysqlWriter implements Writer {
     }
   }
 
+  async applyChanges(changes: TargetChange[], checkpoint: FollowCheckpoint): Promise<ApplyResult> {
+    requireKey(this.spec);
+    this.applier ??= new MysqlApplier(this.conn, this.spec, {
+      upsert: (rows) => this.insertRows(rows, this.upsertInsert, 'upsert'),
+      readBack: (rows, columns) => this.readBackRows(rows, columns),
+      keyText: (row, keyOnly) =>
+        this.keyText(keyOnly ? keyRowToFull(row, this.spec.key, this.spec.columns.length) : row),
+      showKey: (row) => this.showKey(row),
+    });
+    await this.conn.query('START TRANSACTION');
+    this.applying = true;
+    try {
+      const result = await this.applier.apply(changes);
+      const [updated] = await this.conn.query<mysql.ResultSetHeader>(
+        followCheckpointSql(this.spec.stateTable),
+        followCheckpointValues(checkpoint),
+      );
+      if (updated.affectedRows !== 1) throw followLeaseLost(checkpoint.plan);
+      await this.conn.query('COMMIT');
+      return result;
+    } catch (error) {
+      await this.conn.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      this.applying = false;
+    }
+  }
+
   /** Inserts rows in statements under the packet limit; returns the rows inserted or updated. */
-  private async insertRows(rows: Row[], insert: Insert): Promise<number> {
+  private async insertRows(
+    rows: Row[],
+    insert: Insert,
+    rule: WriteSpec['onConflict'] = this.spec.onConflict,
+  ): Promise<number> {
     const fixed = Buffer.byteLength(insert.head) + Buffer.byteLength(insert.tail);
     const budget = Math.min(STATEMENT_BYTES, this.maxStatement) - fixed;
     let written = 0;
@@ -140,7 +182,7 @@ export class MysqlWriter implements Writer {
         );
       }
       if (parts.length > 0 && bytes + size > budget) {
-        written += await this.runInsert(insert, parts, rows, first);
+        written += await this.runInsert(insert, parts, rows, first, rule);
         parts = [];
         bytes = 0;
         first = i;
@@ -148,11 +190,17 @@ export class MysqlWriter implements Writer {
       parts.push(lit);
       bytes += size;
     }
-    if (parts.length > 0) written += await this.runInsert(insert, parts, rows, first);
+    if (parts.length > 0) written += await this.runInsert(insert, parts, rows, first, rule);
     return written;
   }
 
-  private async runInsert(insert: Insert, parts: string[], rows: Row[], first: number): Promise<number> {
+  private async runInsert(
+    insert: Insert,
+    parts: string[],
+    rows: Row[],
+    first: number,
+    rule: WriteSpec['onConflict'],
+  ): Promise<number> {
     let result: mysql.ResultSetHeader;
     try {
       [result] = await this.conn.query<mysql.ResultSetHeader>(insert.head + parts.join(',') + insert.tail);
@@ -165,7 +213,7 @@ export class MysqlWriter implements Writer {
     if (insert.tail === '') return result.affectedRows;
     const m = /Duplicates:\s*(\d+)/.exec(result.info ?? '');
     const duplicates = m ? Number(m[1]) : 0;
-    return this.spec.onConflict === 'upsert' ? n : n - duplicates;
+    return rule === 'upsert' ? n : n - duplicates;
   }
 
   /** A statement failed on a value: finds the first row that fails alone, to name its key. */
@@ -193,7 +241,9 @@ export class MysqlWriter implements Writer {
     const errno = (error as { errno?: number }).errno;
     const hint =
       errno === 1062
-        ? 'the row already exists in the target: use onConflict: upsert or skip, or empty the target table'
+        ? this.applying
+          ? APPLY_DUPLICATE_HINT
+          : 'the row already exists in the target: use onConflict: upsert or skip, or empty the target table'
         : 'fix the source value, or map the column to a target type that can hold it';
     return new DataError(
       {

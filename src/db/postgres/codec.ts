@@ -3,7 +3,7 @@
  * (connect.ts), so timestamptz text is always `+00` and only needs its suffix dropped.
  */
 import { isPgSingleFloat } from '../../convert/convert.js';
-import type { Column, ColumnKind, Value } from '../../convert/value.js';
+import type { Column, ColumnKind, Row, Value } from '../../convert/value.js';
 import { jsonbText } from './jsonb-form.js';
 
 const KIND_BY_TYPE: Record<string, ColumnKind> = {
@@ -144,4 +144,23 @@ export function copyEncoderFor(column: Pick<Column, 'kind' | 'dbType'>): CopyEnc
   if (kind === 'timestamptz') return timestamptzCopy;
   if (kind === 'json' && column.dbType.toLowerCase() === 'jsonb') return jsonbCopy;
   return PLAIN_KINDS.has(kind) ? plainCopy : copyEncode;
+}
+
+/** Rows as COPY text, encoded in chunks of 256 rows (a few large strings, not one per row). */
+export function encodeCopyText(rows: readonly Row[], encoders: CopyEncoder[]): Buffer {
+  const chunks: Buffer[] = [];
+  let out = '';
+  let n = 0;
+  const last = encoders.length - 1;
+  for (const row of rows) {
+    for (let i = 0; i < last; i++) out += `${encoders[i]!(row[i] ?? null)}\t`;
+    out += `${encoders[last]!(row[last] ?? null)}\n`;
+    if (++n === 256) {
+      chunks.push(Buffer.from(out, 'utf8'));
+      out = '';
+      n = 0;
+    }
+  }
+  if (out) chunks.push(Buffer.from(out, 'utf8'));
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }

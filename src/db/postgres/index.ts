@@ -14,7 +14,7 @@ import type {
 import type { StateStore } from '../state-store.js';
 import type { RowSource, TableInfo, TableRef } from '../table.js';
 import type { Writer, WriteSpec } from '../writer.js';
-import { copyEncoderFor } from './codec.js';
+import { copyEncoderFor, encodeCopyText } from './codec.js';
 import { connectPostgres } from './connect.js';
 import { copyJson } from './copy-json.js';
 import { createTableSql } from './ddl.js';
@@ -34,7 +34,7 @@ import {
 } from './read.js';
 import { quoteTable } from './sql.js';
 import { PostgresStateStore } from './state.js';
-import { encodeCopyText, PostgresWriter } from './write.js';
+import { PostgresWriter } from './write.js';
 
 /** Connections the server closed or that failed: never reused. */
 const broken = new WeakSet<pg.Client>();

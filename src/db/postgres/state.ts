@@ -1,9 +1,11 @@
 /** Checkpoints and leases in the target PostgreSQL database (what they are: db/state-store.ts). */
 import type pg from 'pg';
-import { LockedError } from '../../errors.js';
+import type { FollowStore } from '../follow-state.js';
+import { heldByOther, restartRefused } from '../lease.js';
 import { type StateRow as BaseStateRow, chunkStateFrom } from '../state-row.js';
 import type { ChunkState, StateStore } from '../state-store.js';
 import type { CheckpointUpdate } from '../writer.js';
+import { PostgresFollowStore } from './follow.js';
 import { quoteIdent } from './sql.js';
 
 interface StateRow extends BaseStateRow {
@@ -48,13 +50,14 @@ export function checkpointValues(c: CheckpointUpdate): unknown[] {
 
 export class PostgresStateStore implements StateStore {
   private readonly table: string;
+  readonly follow: FollowStore;
 
   constructor(
     private readonly client: pg.Client,
-    stateTable: string,
-    private readonly stateTableName = stateTable,
+    private readonly stateTableName: string,
   ) {
-    this.table = quoteIdent(stateTable);
+    this.table = quoteIdent(stateTableName);
+    this.follow = new PostgresFollowStore(client, stateTableName);
   }
 
   async exists(): Promise<boolean> {
@@ -114,9 +117,7 @@ export class PostgresStateStore implements StateStore {
         [plan, table, chunk],
       );
       const row = r.rows[0];
-      const heldByOther =
-        row?.lease_live === 't' && row.lease_owner !== owner && !(row.lease_owner && isDead(row.lease_owner));
-      if (!row || heldByOther) {
+      if (!row || heldByOther(row.lease_live === 't', row.lease_owner, owner, isDead)) {
         await this.client.query('ROLLBACK');
         return null;
       }
@@ -206,21 +207,12 @@ export class PostgresStateStore implements StateStore {
          FOR UPDATE`,
         [plan, tables],
       );
-      const live = r.rows.filter(
-        (row) =>
-          row.lease_live === 't' &&
-          row.lease_owner !== owner &&
-          !(row.lease_owner && isDead(row.lease_owner)),
+      const live = r.rows.filter((row) =>
+        heldByOther(row.lease_live === 't', row.lease_owner, owner, isDead),
       );
       if (live.length > 0) {
-        throw new LockedError(
-          `--restart refused: another run of plan ${plan} is live (${live
-            .map((row) => `${row.table_name} held by ${row.lease_owner}`)
-            .join(', ')}) in state table ${this.stateTableName}`,
-          {
-            hint: 'wait for it to finish or stop it; a run that died on another host or in another container frees its lease when the lease expires (see `migrate status`)',
-          },
-        );
+        const held = live.map((row) => `${row.table_name} held by ${row.lease_owner}`);
+        throw restartRefused(plan, held, this.stateTableName);
       }
       await this.client.query(
         `DELETE FROM ${this.table} WHERE plan = $1 AND ($2::text[] IS NULL OR table_name = ANY($2))`,

@@ -8,16 +8,22 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { Row } from '../../convert/value.js';
 import { DataError } from '../../errors.js';
 import { StageTimer } from '../../timing.js';
+import { APPLY_DUPLICATE_HINT, requireKey } from '../apply-runs.js';
 import { type Batch, rowsBatch } from '../batch.js';
+import { type FollowCheckpoint, followLeaseLost } from '../follow-state.js';
 import {
+  type ApplyResult,
   type BatchResult,
   type CheckpointUpdate,
   leaseTakenOver,
+  type TargetChange,
   type Writer,
   type WriteSpec,
 } from '../writer.js';
-import { type CopyEncoder, copyEncoderFor } from './codec.js';
+import { PostgresApplier } from './apply.js';
+import { type CopyEncoder, copyEncoderFor, encodeCopyText } from './codec.js';
 import { describe, safeDetail } from './connect.js';
+import { followCheckpointSql, followCheckpointValues } from './follow.js';
 import {
   copyOutDiffers,
   decodeCopyText,
@@ -56,6 +62,9 @@ export class PostgresWriter implements Writer {
   private readonly intKey: boolean;
   private staged = false;
   private inWhole = false;
+  /** Inside applyChanges: a duplicate can only come from another unique index (see dataError). */
+  private applying = false;
+  private applier: PostgresApplier | null = null;
   private readonly timer = new StageTimer();
 
   constructor(
@@ -152,6 +161,34 @@ export class PostgresWriter implements Writer {
     }
   }
 
+  async applyChanges(changes: TargetChange[], checkpoint: FollowCheckpoint): Promise<ApplyResult> {
+    requireKey(this.spec);
+    this.applier ??= new PostgresApplier(
+      this.client,
+      this.spec,
+      STAGE,
+      () => this.ensureStage(),
+      (error) => this.dataError(error),
+    );
+    await this.client.query('BEGIN');
+    this.applying = true;
+    try {
+      const result = await this.applier.apply(changes);
+      const updated = await this.client.query(
+        followCheckpointSql(this.spec.stateTable),
+        followCheckpointValues(checkpoint),
+      );
+      if (updated.rowCount !== 1) throw followLeaseLost(checkpoint.plan);
+      await this.client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await this.rollBack();
+      throw error;
+    } finally {
+      this.applying = false;
+    }
+  }
+
   /** Rolls the batch's transaction back, and with it a staging table it may have created. */
   private async rollBack(): Promise<void> {
     await this.client.query('ROLLBACK').catch(() => undefined);
@@ -238,7 +275,9 @@ export class PostgresWriter implements Writer {
     if (typeof e.code !== 'string' || !/^(22|23)/.test(e.code)) return error;
     const hint =
       e.code === '23505'
-        ? 'the row already exists in the target: use onConflict: upsert or skip, or empty the target table'
+        ? this.applying
+          ? APPLY_DUPLICATE_HINT
+          : 'the row already exists in the target: use onConflict: upsert or skip, or empty the target table'
         : e.code === '23502'
           ? 'a NULL reached a NOT NULL target column: map a source column without NULLs to it, give it a default in the target, or make it nullable'
           : 'fix the source value, or map the column to a target type that can hold it';
@@ -298,23 +337,4 @@ export class PostgresWriter implements Writer {
     if (this.inWhole) await this.client.query('ROLLBACK').catch(() => undefined);
     await this.client.end().catch(() => undefined);
   }
-}
-
-/** Rows as COPY text, encoded in chunks of 256 rows (a few large strings, not one per row). */
-export function encodeCopyText(rows: readonly Row[], encoders: CopyEncoder[]): Buffer {
-  const chunks: Buffer[] = [];
-  let out = '';
-  let n = 0;
-  const last = encoders.length - 1;
-  for (const row of rows) {
-    for (let i = 0; i < last; i++) out += `${encoders[i]!(row[i] ?? null)}\t`;
-    out += `${encoders[last]!(row[last] ?? null)}\n`;
-    if (++n === 256) {
-      chunks.push(Buffer.from(out, 'utf8'));
-      out = '';
-      n = 0;
-    }
-  }
-  if (out) chunks.push(Buffer.from(out, 'utf8'));
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }

@@ -4,16 +4,15 @@
  * the database's write lock, which serialises claims of every process (others wait up to the busy timeout).
  * Lease times are the database clock in Unix milliseconds; timestamps are UTC text.
  */
-import { LockedError } from '../../errors.js';
+import type { FollowStore } from '../follow-state.js';
+import { heldByOther, restartRefused } from '../lease.js';
 import { type StateRow as BaseStateRow, chunkStateFrom } from '../state-row.js';
 import type { ChunkState, StateStore } from '../state-store.js';
 import type { CheckpointUpdate } from '../writer.js';
 import type { Param } from './codec.js';
 import type { SqliteConnection } from './connection.js';
+import { NOW_MS, NOW_TEXT, SqliteFollowStore } from './follow.js';
 import { placeholders, quoteIdent } from './sql.js';
-
-const NOW_MS = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
-const NOW_TEXT = "strftime('%Y-%m-%d %H:%M:%f', 'now')";
 
 interface StateRow extends BaseStateRow {
   lease_live: bigint;
@@ -60,12 +59,14 @@ export function checkpointParams(c: CheckpointUpdate): Record<string, Param> {
 
 export class SqliteStateStore implements StateStore {
   private readonly table: string;
+  readonly follow: FollowStore;
 
   constructor(
     private readonly conn: SqliteConnection,
     private readonly stateTableName: string,
   ) {
     this.table = quoteIdent(stateTableName);
+    this.follow = new SqliteFollowStore(conn, stateTableName);
   }
 
   private get db() {
@@ -121,9 +122,7 @@ export class SqliteStateStore implements StateStore {
       const row = this.db
         .prepare(`SELECT ${SELECT_COLS} FROM ${this.table} WHERE plan = ? AND table_name = ? AND chunk = ?`)
         .get(plan, table, BigInt(chunk)) as StateRow | undefined;
-      const heldByOther =
-        row?.lease_live === 1n && row.lease_owner !== owner && !(row.lease_owner && isDead(row.lease_owner));
-      if (!row || heldByOther) return null;
+      if (!row || heldByOther(row.lease_live === 1n, row.lease_owner, owner, isDead)) return null;
       this.db
         .prepare(
           `UPDATE ${this.table} SET lease_owner = ?, lease_expires = ${NOW_MS} + ?,
@@ -184,19 +183,10 @@ export class SqliteStateStore implements StateStore {
       const rows = this.db
         .prepare(`SELECT ${SELECT_COLS} FROM ${this.table} WHERE plan = ?${filter}`)
         .all(...params) as StateRow[];
-      const live = rows.filter(
-        (row) =>
-          row.lease_live === 1n && row.lease_owner !== owner && !(row.lease_owner && isDead(row.lease_owner)),
-      );
+      const live = rows.filter((row) => heldByOther(row.lease_live === 1n, row.lease_owner, owner, isDead));
       if (live.length > 0) {
-        throw new LockedError(
-          `--restart refused: another run of plan ${plan} is live (${live
-            .map((row) => `${row.table_name} held by ${row.lease_owner}`)
-            .join(', ')}) in state table ${this.stateTableName}`,
-          {
-            hint: 'wait for it to finish or stop it; a run that died on another host or in another container frees its lease when the lease expires (see `migrate status`)',
-          },
-        );
+        const held = live.map((row) => `${row.table_name} held by ${row.lease_owner}`);
+        throw restartRefused(plan, held, this.stateTableName);
       }
       this.db.prepare(`DELETE FROM ${this.table} WHERE plan = ?${filter}`).run(...params);
     });

@@ -4,14 +4,19 @@
  */
 import type { Row } from '../../convert/value.js';
 import { DataError } from '../../errors.js';
+import { APPLY_DUPLICATE_HINT, requireKey } from '../apply-runs.js';
 import { type Batch, rowsOf } from '../batch.js';
+import { type FollowCheckpoint, followLeaseLost } from '../follow-state.js';
 import {
+  type ApplyResult,
   type BatchResult,
   type CheckpointUpdate,
   leaseTakenOver,
+  type TargetChange,
   type Writer,
   type WriteSpec,
 } from '../writer.js';
+import { SqliteApplier } from './apply.js';
 import { type Encoder, encoderFor, type Param, StorageMismatch } from './codec.js';
 import {
   describe,
@@ -20,6 +25,7 @@ import {
   type Statement,
   sqliteCode,
 } from './connection.js';
+import { followCheckpointParams, followCheckpointSql } from './follow.js';
 import { KeyLookup, rowDecoder } from './read.js';
 import { columnList, MAX_PARAMS, placeholders, quoteIdent, quoteTable } from './sql.js';
 import { checkpointParams, checkpointSql } from './state.js';
@@ -40,6 +46,10 @@ export class SqliteWriter implements Writer {
   private readonly lookup: KeyLookup | null;
   private readonly decode: ReturnType<typeof rowDecoder>;
   private whole: OpenTransaction | null = null;
+  /** Inside applyChanges: a duplicate can only come from another unique index (see dataError). */
+  private applying = false;
+  private applier: SqliteApplier | null = null;
+  private followCheckpoint: Statement | null = null;
 
   constructor(
     private readonly conn: SqliteConnection,
@@ -117,7 +127,9 @@ export class SqliteWriter implements Writer {
     const code = sqliteCode(error);
     if (!/^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code)) return error;
     const hint = /PRIMARYKEY|UNIQUE/.test(code)
-      ? 'the row already exists in the target: use onConflict: upsert or skip, or empty the target table'
+      ? this.applying
+        ? APPLY_DUPLICATE_HINT
+        : 'the row already exists in the target: use onConflict: upsert or skip, or empty the target table'
       : 'fix the source value, or map the column to a target type that can hold it';
     return new DataError({ table: this.spec.label }, `the target rejected the batch: ${describe(error)}`, {
       cause: error,
@@ -139,6 +151,28 @@ export class SqliteWriter implements Writer {
           : null;
       this.saveCheckpoint(checkpoint);
       return { written, readBack: back };
+    });
+  }
+
+  async applyChanges(changes: TargetChange[], checkpoint: FollowCheckpoint): Promise<ApplyResult> {
+    requireKey(this.spec);
+    this.applier ??= new SqliteApplier(this.conn.db, this.spec, (rows) => this.encode(rows));
+    this.followCheckpoint ??= this.conn.db.prepare(followCheckpointSql(this.spec.stateTable));
+    const applier = this.applier;
+    const save = this.followCheckpoint;
+    const steps = applier.prepare(changes);
+    return this.conn.transaction(() => {
+      let result: ApplyResult;
+      this.applying = true;
+      try {
+        result = applier.apply(steps);
+      } catch (error) {
+        throw this.dataError(error);
+      } finally {
+        this.applying = false;
+      }
+      if (save.run(followCheckpointParams(checkpoint)).changes !== 1) throw followLeaseLost(checkpoint.plan);
+      return result;
     });
   }
 
