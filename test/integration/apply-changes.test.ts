@@ -405,3 +405,34 @@ describe.each(Object.keys(targets))('%s target: applyChanges', (kind) => {
     expect(await state.follow.read('p')).toBeNull();
   });
 });
+
+describe('mysql target: applyChanges under a key collation that equates keys', () => {
+  it('an upsert of `abc` where `ABC` is stored fails instead of updating that row', async () => {
+    const db = await createMysqlDatabase('apply mysql ci key');
+    cleanups.push(() => db.drop());
+    await db.conn.query(
+      "CREATE TABLE ci (k varchar(10) COLLATE utf8mb4_general_ci PRIMARY KEY, v text); INSERT INTO ci VALUES ('ABC', 'x')",
+    );
+    const dialect = await openDialect(db.url);
+    cleanups.push(() => dialect.close());
+    const state = await dialect.state('_migrate_state');
+    cleanups.push(() => state.close?.());
+    await state.follow.claim('p', 'me', LEASE);
+    const ref = { schema: null, name: 'ci' };
+    const writer = await dialect.openWriter({
+      ref,
+      columns: (await dialect.describeTable(ref))!.columns,
+      key: [0],
+      onConflict: 'upsert',
+      stateTable: '_migrate_state',
+      label: 'ci',
+    });
+    cleanups.push(() => writer.close());
+    const error = await writer
+      .applyChanges([{ op: 'upsert', row: ['abc', 'y'] }], checkpoint('pos', 1))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DataError);
+    const [rows] = await db.conn.query({ sql: 'SELECT k, v FROM ci', rowsAsArray: true });
+    expect(rows).toEqual([['ABC', 'x']]);
+  });
+});

@@ -5,8 +5,9 @@
  * DELETE of every row (TRUNCATE TABLE would commit the transaction).
  *
  * ON DUPLICATE KEY UPDATE also fires on a unique index other than the key: a new row whose e-mail another
- * row holds would update THAT row and never be inserted. Each run's keys are therefore read back, and a key
- * without its row fails the batch (its transaction rolls back, with the other row's update).
+ * row holds would update THAT row and never be inserted. On a table with such an index (or a key collation
+ * that equates distinct keys) each run's keys are therefore read back, and a key without its row fails the
+ * batch (its transaction rolls back, with the other row's update).
  */
 import type mysql from 'mysql2/promise';
 import type { Column, Row } from '../../convert/value.js';
@@ -28,11 +29,15 @@ export interface MysqlApplyHooks {
   /** The canonical text of a row's key (full rows, or rows of the key columns only when `keyOnly`). */
   keyText(row: Row, keyOnly: boolean): string;
   showKey(row: Row): string;
+  /** The key's collation may equate distinct keys (write.ts keyCollation). */
+  riskyCollation: boolean;
 }
 
 export class MysqlApplier {
   private readonly keyCols: Column[];
   private readonly table: string;
+  /** Whether an upsert can land on a row of another key: found out once, by the first upsert. */
+  private mayMisplace: Promise<boolean> | null = null;
 
   constructor(
     private readonly conn: mysql.Connection,
@@ -51,7 +56,8 @@ export class MysqlApplier {
         result.deleted += await this.affected(`DELETE FROM ${this.table}`);
       } else if (run.op === 'upsert') {
         result.upserted += await this.hooks.upsert(run.rows);
-        await this.checkRowsKept(run.rows);
+        this.mayMisplace ??= this.otherUniqueIndex().then((other) => other || this.hooks.riskyCollation);
+        if (await this.mayMisplace) await this.checkRowsKept(run.rows);
       } else {
         for (let i = 0; i < run.keys.length; i += KEYS_PER_DELETE) {
           const where = keysInSql(this.keyCols, run.keys.slice(i, i + KEYS_PER_DELETE));
@@ -65,6 +71,24 @@ export class MysqlApplier {
   private async affected(sql: string): Promise<number> {
     const [r] = await this.conn.query<mysql.ResultSetHeader>(sql);
     return r.affectedRows;
+  }
+
+  /** The target table has a unique index on other columns than exactly the key's. */
+  private async otherUniqueIndex(): Promise<boolean> {
+    const { ref } = this.spec;
+    const [rows] = await this.conn.query<mysql.RowDataPacket[]>(
+      `SELECT INDEX_NAME AS name, COLUMN_NAME AS col FROM information_schema.STATISTICS
+       WHERE TABLE_SCHEMA = ${ref.schema === null ? 'DATABASE()' : '?'} AND TABLE_NAME = ? AND NON_UNIQUE = 0`,
+      ref.schema === null ? [ref.name] : [ref.schema, ref.name],
+    );
+    const indexes = new Map<string, Set<string>>();
+    for (const r of rows) {
+      const cols = indexes.get(String(r.name)) ?? new Set<string>();
+      cols.add(String(r.col));
+      indexes.set(String(r.name), cols);
+    }
+    const key = new Set(this.keyCols.map((c) => c.name));
+    return [...indexes.values()].some((cols) => cols.size !== key.size || [...cols].some((c) => !key.has(c)));
   }
 
   private async checkRowsKept(rows: Row[]): Promise<void> {

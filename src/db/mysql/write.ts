@@ -139,6 +139,7 @@ export class MysqlWriter implements Writer {
       keyText: (row, keyOnly) =>
         this.keyText(keyOnly ? keyRowToFull(row, this.spec.key, this.spec.columns.length) : row),
       showKey: (row) => this.showKey(row),
+      riskyCollation: this.collation.risky.length > 0,
     });
     await this.conn.query('START TRANSACTION');
     this.applying = true;
