@@ -4,7 +4,8 @@
  *
  *   cli  →  engine, verify  →  db, cache, convert  →  plan  →  errors.ts, secrets.ts, timing.ts
  *
- * and no cycles; the database drivers only inside their dialect folders, memjs only in cache/.
+ * and no cycles; the database drivers (and replication libraries) only inside their dialect folders, memjs only
+ * in cache/.
  */
 const layer = (name, paths) => ({ name, paths });
 const layers = [
@@ -48,6 +49,7 @@ module.exports = {
     driver('pg-copy-streams', 'db/postgres/'),
     driver('pg-query-stream', 'db/postgres/'),
     driver('mysql2', 'db/mysql/'),
+    driver('@vlasky/zongji', 'db/mysql/'),
     driver('better-sqlite3', 'db/sqlite/'),
     driver('memjs', 'cache/'),
   ],

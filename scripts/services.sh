@@ -36,9 +36,12 @@ set -euo pipefail
 
 readonly PG_PORT=${SERVICES_PG_PORT:-55432}
 readonly MYSQL_PORT=${SERVICES_MYSQL_PORT:-53306}
-readonly MEMCACHED_PORTS=(51211 51212 51213)
-readonly MEMCACHED_SPARE_PORT=51214
-readonly MEMCACHED_SASL_PORT=51215
+# SERVICES_MEMCACHED_PORTS="a b c" (three ports), SERVICES_MEMCACHED_SPARE_PORT, SERVICES_MEMCACHED_SASL_PORT,
+# like the two above: a second checkout (a CI clone) can run its own servers beside these.
+read -r -a MEMCACHED_PORTS <<<"${SERVICES_MEMCACHED_PORTS:-51211 51212 51213}"
+readonly MEMCACHED_PORTS
+readonly MEMCACHED_SPARE_PORT=${SERVICES_MEMCACHED_SPARE_PORT:-51214}
+readonly MEMCACHED_SASL_PORT=${SERVICES_MEMCACHED_SASL_PORT:-51215}
 readonly MEMCACHED_SASL_USER=migrate
 readonly MEMCACHED_SASL_PASSWORD=migrate-sasl
 readonly PG_BIN=/usr/lib/postgresql/15/bin
@@ -319,9 +322,10 @@ pg_start() {
     pg_wait_for_zombie "$root"
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
     # The socket folder and TLS files go on the command line, not in postgresql.conf, so a moved checkout
-    # still starts.
+    # still starts. Logical WAL and replication slots: change capture (pgoutput) is tested against it.
     as_postgres "$PG_BIN/pg_ctl" -D "$root/data" -l "$root/postgres.log" -w -t "$READY_TIMEOUT_S" \
-      -o "-k \"$root/run\" -c ssl=on -c ssl_cert_file=\"$root/tls/server.pem\" \
+      -o "-k \"$root/run\" -c wal_level=logical -c max_replication_slots=32 -c max_wal_senders=32 \
+-c ssl=on -c ssl_cert_file=\"$root/tls/server.pem\" \
 -c ssl_key_file=\"$root/tls/server.key\" -c ssl_ca_file=\"$root/tls/ca.pem\"" start >/dev/null ||
       die "PostgreSQL did not start, see $root/postgres.log"
     touch "$TLS_DIR/.postgres-on"
@@ -429,7 +433,7 @@ mysql_start() {
     log "starting MariaDB on 127.0.0.1:$MYSQL_PORT"
     # mariadbd has no daemon mode: a new session detaches it from this shell and its signals.
     # The default time zone is deliberately not UTC: the tool must set its own session zone (and the tests'
-    # readers theirs), whatever the server's default is.
+    # readers theirs), whatever the server's default is. The row binlog: change capture is tested against it.
     setsid mariadbd --no-defaults --user=root \
       --datadir="$MYSQL_DIR/data" --pid-file="$pidfile" --socket="$socket" \
       --bind-address=127.0.0.1 --port="$MYSQL_PORT" --log-error="$MYSQL_DIR/mariadbd.log" \
@@ -437,6 +441,8 @@ mysql_start() {
       --max-connections=300 --max-allowed-packet=64M \
       --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
       --default-time-zone=+05:30 --skip-name-resolve \
+      --server-id=1 --log-bin="$MYSQL_DIR/data/binlog" --binlog-format=ROW --binlog-row-image=FULL \
+      --binlog-row-metadata=FULL --expire-logs-days=1 \
       --ssl-ca="$TLS_DIR/ca.pem" --ssl-cert="$TLS_DIR/server.pem" --ssl-key="$TLS_DIR/server.key" \
       </dev/null >>"$MYSQL_DIR/mariadbd.log" 2>&1 &
     local launched=$!

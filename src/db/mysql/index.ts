@@ -2,10 +2,12 @@
 import type { Column, Row } from '../../convert/value.js';
 import { maskUrl } from '../../secrets.js';
 import type { Batch, ReadSpec } from '../batch.js';
+import type { ChangeCapture } from '../changes.js';
 import type { Dialect, KeySplitter, RawBatchReader, TableCreator } from '../dialect.js';
 import type { StateStore } from '../state-store.js';
 import type { RowSource, TableInfo, TableRef } from '../table.js';
 import type { Writer, WriteSpec } from '../writer.js';
+import { MysqlChangeCapture } from './changes/index.js';
 import { connectMysql, endQuietly, type MysqlSession } from './connect.js';
 import { createTableSql } from './ddl.js';
 import { describeQuery, describeTable } from './introspect.js';
@@ -30,6 +32,11 @@ export class MysqlDialect implements Dialect, RawBatchReader, KeySplitter, Table
   readonly rawBatches: RawBatchReader = this;
   readonly splitter: KeySplitter = this;
   readonly tableCreator: TableCreator = this;
+  /** Its streams open their own connections (not tracked by close(): a stream's close() ends them). */
+  readonly changeCapture: ChangeCapture = new MysqlChangeCapture(
+    () => this.shared(),
+    () => connectMysql(this.url),
+  );
   private readonly sessions = new Set<MysqlSession>();
   private main: Promise<MysqlSession> | null = null;
 

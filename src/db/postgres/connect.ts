@@ -49,15 +49,23 @@ function queryTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isInteger(n) && n >= 0 && n < 2 ** 31 ? n : DEFAULT_QUERY_TIMEOUT_MS;
 }
 
-export async function connectPostgres(url: string): Promise<pg.Client> {
-  const timeout = queryTimeoutMs();
+/**
+ * `replication`: a logical replication connection (`replication=database`, changes/stream.ts) with the same
+ * session settings, so the walsender prints values as the copy path reads them; no client-side query
+ * timeout (its one command streams for as long as the follow lasts; keepalive still catches a dead peer).
+ */
+export async function connectPostgres(
+  url: string,
+  options: { replication?: boolean } = {},
+): Promise<pg.Client> {
+  const timeout = options.replication ? 0 : queryTimeoutMs();
   const connectTimeout = timeout > 0 ? Math.min(CONNECT_TIMEOUT_MS, timeout) : CONNECT_TIMEOUT_MS;
   // Bad TLS options are the user's mistake (exit 2), found before any connection is tried.
   const tls = withUrl(url, () => postgresTls(url));
   const failures: string[] = [];
   for (const [i, ssl] of tls.attempts.entries()) {
     try {
-      return await connectOnce(tls.url, ssl, timeout, connectTimeout);
+      return await connectOnce(tls.url, ssl, timeout, connectTimeout, options.replication === true);
     } catch (error) {
       const why =
         error instanceof Error && /timeout expired/i.test(error.message)
@@ -82,10 +90,12 @@ async function connectOnce(
   ssl: Attempt,
   timeout: number,
   connectTimeout: number,
+  replication: boolean,
 ): Promise<pg.Client> {
   const client = new GuardedClient(
     {
       connectionString: url,
+      ...(replication ? { replication: 'database' } : {}),
       ssl,
       types,
       application_name: 'cache-migrate',

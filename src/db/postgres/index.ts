@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { Column, Row } from '../../convert/value.js';
 import { maskUrl } from '../../secrets.js';
 import { type Batch, type CopyJson, type ReadSpec, rowsBatch } from '../batch.js';
+import type { ChangeCapture } from '../changes.js';
 import type {
   ChunkDigester,
   CopyTextCodec,
@@ -14,6 +15,7 @@ import type {
 import type { StateStore } from '../state-store.js';
 import type { RowSource, TableInfo, TableRef } from '../table.js';
 import type { Writer, WriteSpec } from '../writer.js';
+import { PostgresChangeCapture } from './changes/capture.js';
 import { copyEncoderFor, encodeCopyText } from './codec.js';
 import { connectPostgres } from './connect.js';
 import { copyJson } from './copy-json.js';
@@ -50,11 +52,13 @@ export class PostgresDialect
   readonly splitter: KeySplitter = this;
   readonly digester: ChunkDigester = this;
   readonly tableCreator: TableCreator = this;
+  readonly changeCapture: ChangeCapture;
   private readonly clients: pg.Client[] = [];
   private main: pg.Client | null = null;
 
   constructor(private readonly url: string) {
     this.display = maskUrl(url);
+    this.changeCapture = new PostgresChangeCapture(url, () => this.shared());
   }
 
   private async connect(): Promise<pg.Client> {
