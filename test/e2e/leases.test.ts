@@ -39,6 +39,8 @@ describe('a second process of the same plan', () => {
     const { plan } = sqliteOrdersPlan(tempDir(), 200_000, 'idle', 200);
     const first = startCli(['run', plan, '--json']);
     await batchesSeen(first.child.stdout!, 1);
+    // Stopped, the first run holds its live lease and cannot finish the table before the others look.
+    first.child.kill('SIGSTOP');
     const second = await runCli(['run', plan, '--no-progress']);
     const quiet = await runCli(['run', plan, '--quiet']);
     first.child.kill('SIGKILL');
