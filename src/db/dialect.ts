@@ -84,14 +84,22 @@ export interface KeySplitter {
 }
 
 /** Which rows a chunk digest covers, and in what form it is computed. */
-interface DigestSpec {
+export interface DigestSpec {
   from: RowSource;
   columns: Column[];
   key: number[];
   after: Row | null;
   until: Row | null;
   limit?: number;
+  /** One of ChunkDigester.digestForms'; the dialect's default when absent. */
   form?: string;
+}
+
+/** A chunk digest: its row count, the digest, and the last key covered when `limit` cut the range. */
+export interface ChunkDigest {
+  count: number;
+  digest: string;
+  lastKey: Row | null;
 }
 
 /**
@@ -108,7 +116,7 @@ export interface ChunkDigester {
    * the rows are equal) when both are computed in the same `form`, one of {@link digestForms}' (the dialect's
    * default when absent).
    */
-  chunkDigest(spec: DigestSpec): Promise<{ count: number; digest: string; lastKey: Row | null }>;
+  chunkDigest(spec: DigestSpec): Promise<ChunkDigest>;
   /** The forms of digest this server can compute, best (cheapest) first. */
   digestForms(): Promise<string[]>;
 }

@@ -11,7 +11,7 @@
  * Sound only when both databases hash equal rows alike and order the key alike: see {@link sqlDigestUsable}.
  */
 import type { ColumnKind, Row } from '../convert/value.js';
-import type { ChunkDigester, Dialect } from '../db/dialect.js';
+import type { Dialect, ChunkDigest as Digest } from '../db/dialect.js';
 import type { RowSource } from '../db/table.js';
 import { valueBoundaries } from '../engine/chunks.js';
 import { encodeKey } from '../engine/key-codec.js';
@@ -24,8 +24,6 @@ const CHUNK_ROWS = 50_000;
 /** A differing range of at most this many rows (on either side) is downloaded and compared row by row. */
 const LEAF_ROWS = 1_000;
 
-type DigestFn = ChunkDigester['chunkDigest'];
-type Digest = Awaited<ReturnType<DigestFn>>;
 type Side = (range: KeyRange, limit?: number) => Promise<Digest>;
 interface Sides {
   source: Side;

@@ -15,6 +15,7 @@ import {
 } from '../follow-state.js';
 import { heldByOther } from '../lease.js';
 import { quoteIdent } from './sql.js';
+import { inTransaction } from './transaction.js';
 
 interface Row extends mysql.RowDataPacket, FollowRow {
   lease_live: string | number;
@@ -86,8 +87,7 @@ export class MysqlFollowStore implements FollowStore {
     isDead: (owner: string) => boolean = () => false,
   ): Promise<FollowState | null> {
     await this.ensureTable();
-    await this.conn.query('START TRANSACTION');
-    try {
+    return inTransaction(this.conn, async () => {
       await this.conn.query(
         `INSERT INTO ${this.table} (plan, started_at, updated_at) VALUES (?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))
          ON DUPLICATE KEY UPDATE plan = plan`,
@@ -98,21 +98,14 @@ export class MysqlFollowStore implements FollowStore {
         [plan],
       );
       const row = rows[0];
-      if (!row || heldByOther(Number(row.lease_live) === 1, row.lease_owner, owner, isDead)) {
-        await this.conn.query('ROLLBACK');
-        return null;
-      }
+      if (!row || heldByOther(Number(row.lease_live) === 1, row.lease_owner, owner, isDead)) return null;
       await this.conn.query(
         `UPDATE ${this.table} SET lease_owner = ?, lease_expires = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND,
            updated_at = UTC_TIMESTAMP(6) WHERE plan = ?`,
         [owner, Math.round(leaseMs * 1000), plan],
       );
-      await this.conn.query('COMMIT');
       return followStateFrom({ ...row, lease_owner: owner }, true);
-    } catch (error) {
-      await this.conn.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+    });
   }
 
   async renew(plan: string, owner: string, leaseMs: number): Promise<boolean> {

@@ -15,6 +15,7 @@ import type { CheckpointUpdate } from '../writer.js';
 import type { MysqlSession } from './connect.js';
 import { MysqlFollowStore } from './follow.js';
 import { quoteIdent } from './sql.js';
+import { inTransaction } from './transaction.js';
 
 interface StateRow extends mysql.RowDataPacket, BaseStateRow {
   lease_live: string | number;
@@ -108,18 +109,6 @@ export class MysqlStateStore implements StateStore {
     return rows.map(toState);
   }
 
-  private async inTransaction<T>(work: () => Promise<T>): Promise<T> {
-    await this.conn.query('START TRANSACTION');
-    try {
-      const result = await work();
-      await this.conn.query('COMMIT');
-      return result;
-    } catch (error) {
-      await this.conn.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
-  }
-
   async claim(
     plan: string,
     table: string,
@@ -129,7 +118,7 @@ export class MysqlStateStore implements StateStore {
     mappingHash: string,
     isDead: (owner: string) => boolean = () => false,
   ): Promise<ChunkState | null> {
-    return this.inTransaction(async () => {
+    return inTransaction(this.conn, async () => {
       // Not INSERT IGNORE: that would also hide real errors. This is a no-op on an existing row.
       await this.conn.query(
         `INSERT INTO ${this.table} (plan, table_name, chunk, mapping_hash, started_at, updated_at)
@@ -168,7 +157,7 @@ export class MysqlStateStore implements StateStore {
       throw new RuntimeError(`table ${table}: timed out waiting for another run planning its chunks`);
     }
     try {
-      await this.inTransaction(async () => {
+      await inTransaction(this.conn, async () => {
         const [rows] = await this.conn.query<mysql.RowDataPacket[]>(
           `SELECT 1 FROM ${this.table} WHERE plan = ? AND table_name = ? LIMIT 1`,
           [plan, table],
@@ -219,7 +208,7 @@ export class MysqlStateStore implements StateStore {
     if (!(await this.exists())) return;
     const only = tables === null ? '' : tables.length === 0 ? ' AND FALSE' : ' AND table_name IN (?)';
     const args: unknown[] = tables === null || tables.length === 0 ? [plan] : [plan, tables];
-    await this.inTransaction(async () => {
+    await inTransaction(this.conn, async () => {
       const [rows] = await this.conn.query<StateRow[]>(
         `SELECT ${SELECT_COLS} FROM ${this.table} WHERE plan = ?${only} FOR UPDATE`,
         args,

@@ -34,6 +34,7 @@
  */
 import type pg from 'pg';
 import type { Column, ColumnKind, Row } from '../../convert/value.js';
+import type { ChunkDigest, DigestSpec } from '../dialect.js';
 import type { RowSource } from '../table.js';
 import { paramOf } from './codec.js';
 import { fromClause, rowDecoder } from './read.js';
@@ -41,17 +42,6 @@ import { columnList, quoteIdent } from './sql.js';
 
 /** The second hash's seed: any constant other than 0, the same on every side. */
 const SEED = 7_046_029_254_386_353_131n;
-
-export interface DigestSpec {
-  from: RowSource;
-  columns: Column[];
-  key: number[];
-  after: Row | null;
-  until: Row | null;
-  limit?: number;
-  /** One of {@link digestForms}; `text` when absent. */
-  form?: string;
-}
 
 /** The forms this server can digest in, best first. */
 export async function digestForms(client: pg.Client): Promise<string[]> {
@@ -83,12 +73,6 @@ function rowHash(form: string, columns: Column[]): string {
   return `hash_record_extended(ROW(${fields.join(', ')}), 0)`;
 }
 
-export interface Digest {
-  count: number;
-  digest: string;
-  lastKey: Row | null;
-}
-
 interface Range {
   from: string;
   where: string;
@@ -115,7 +99,7 @@ function range(spec: DigestSpec, until: Row | null): Range {
   return { from, where: conditions.length ? ` WHERE ${conditions.join(' AND ')}` : '', values };
 }
 
-export async function chunkDigest(client: pg.Client, spec: DigestSpec): Promise<Digest> {
+export async function chunkDigest(client: pg.Client, spec: DigestSpec): Promise<ChunkDigest> {
   let until = spec.key.length > 0 ? spec.until : null;
   let lastKey: Row | null = null;
   if (spec.key.length > 0 && spec.limit !== undefined) {

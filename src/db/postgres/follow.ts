@@ -12,6 +12,7 @@ import {
 } from '../follow-state.js';
 import { heldByOther } from '../lease.js';
 import { quoteIdent } from './sql.js';
+import { inTransaction } from './transaction.js';
 
 /** The dialect's clients parse no types: booleans arrive as `t`/`f`. */
 interface Row extends FollowRow {
@@ -85,29 +86,21 @@ export class PostgresFollowStore implements FollowStore {
     isDead: (owner: string) => boolean = () => false,
   ): Promise<FollowState | null> {
     await this.ensureTable();
-    await this.client.query('BEGIN');
-    try {
+    return inTransaction(this.client, async () => {
       await this.client.query(`INSERT INTO ${this.table} (plan) VALUES ($1) ON CONFLICT DO NOTHING`, [plan]);
       const r = await this.client.query<Row>(
         `SELECT ${SELECT_COLS} FROM ${this.table} WHERE plan = $1 FOR UPDATE SKIP LOCKED`,
         [plan],
       );
       const row = r.rows[0];
-      if (!row || heldByOther(row.lease_live === 't', row.lease_owner, owner, isDead)) {
-        await this.client.query('ROLLBACK');
-        return null;
-      }
+      if (!row || heldByOther(row.lease_live === 't', row.lease_owner, owner, isDead)) return null;
       await this.client.query(
         `UPDATE ${this.table} SET lease_owner = $2, lease_expires = now() + $3 * interval '1 millisecond',
            updated_at = now() WHERE plan = $1`,
         [plan, owner, leaseMs],
       );
-      await this.client.query('COMMIT');
       return followStateFrom({ ...row, lease_owner: owner }, true);
-    } catch (error) {
-      await this.client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+    });
   }
 
   async renew(plan: string, owner: string, leaseMs: number): Promise<boolean> {

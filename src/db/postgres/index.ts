@@ -5,9 +5,11 @@ import { maskUrl } from '../../secrets.js';
 import { type Batch, type CopyJson, type ReadSpec, rowsBatch } from '../batch.js';
 import type { ChangeCapture } from '../changes.js';
 import type {
+  ChunkDigest,
   ChunkDigester,
   CopyTextCodec,
   Dialect,
+  DigestSpec,
   KeySplitter,
   RawBatchReader,
   TableCreator,
@@ -20,7 +22,7 @@ import { copyEncoderFor, encodeCopyText } from './codec.js';
 import { connectPostgres } from './connect.js';
 import { copyJson } from './copy-json.js';
 import { createTableSql } from './ddl.js';
-import { chunkDigest, type Digest, type DigestSpec, digestForms } from './digest.js';
+import { chunkDigest, digestForms } from './digest.js';
 import { describeQuery, describeTable } from './introspect.js';
 import {
   CopyBatch,
@@ -168,7 +170,7 @@ export class PostgresDialect
   }
 
   // ChunkDigester
-  async chunkDigest(spec: DigestSpec): Promise<Digest> {
+  async chunkDigest(spec: DigestSpec): Promise<ChunkDigest> {
     return chunkDigest(await this.shared(), spec);
   }
 

@@ -7,6 +7,7 @@ import type { ChunkState, StateStore } from '../state-store.js';
 import type { CheckpointUpdate } from '../writer.js';
 import { PostgresFollowStore } from './follow.js';
 import { quoteIdent } from './sql.js';
+import { inTransaction } from './transaction.js';
 
 interface StateRow extends BaseStateRow {
   lease_live: string;
@@ -104,8 +105,7 @@ export class PostgresStateStore implements StateStore {
     mappingHash: string,
     isDead: (owner: string) => boolean = () => false,
   ): Promise<ChunkState | null> {
-    await this.client.query('BEGIN');
-    try {
+    return inTransaction(this.client, async () => {
       await this.client.query(
         `INSERT INTO ${this.table} (plan, table_name, chunk, mapping_hash) VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING`,
@@ -117,22 +117,15 @@ export class PostgresStateStore implements StateStore {
         [plan, table, chunk],
       );
       const row = r.rows[0];
-      if (!row || heldByOther(row.lease_live === 't', row.lease_owner, owner, isDead)) {
-        await this.client.query('ROLLBACK');
-        return null;
-      }
+      if (!row || heldByOther(row.lease_live === 't', row.lease_owner, owner, isDead)) return null;
       await this.client.query(
         `UPDATE ${this.table} SET lease_owner = $4, lease_expires = now() + $5 * interval '1 millisecond',
            status = CASE WHEN status = 'done' THEN 'done' ELSE 'running' END, updated_at = now()
          WHERE plan = $1 AND table_name = $2 AND chunk = $3`,
         [plan, table, chunk, owner, leaseMs],
       );
-      await this.client.query('COMMIT');
       return toState({ ...row, lease_owner: owner, lease_live: 't' });
-    } catch (error) {
-      await this.client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+    });
   }
 
   async createChunks(
@@ -141,8 +134,7 @@ export class PostgresStateStore implements StateStore {
     mappingHash: string,
     ranges: { start: string | null; end: string | null }[],
   ): Promise<void> {
-    await this.client.query('BEGIN');
-    try {
+    await inTransaction(this.client, async () => {
       // One planner per table at a time; the second finds the rows and leaves them.
       await this.client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
         `cache-migrate:${plan}:${table}`,
@@ -158,11 +150,7 @@ export class PostgresStateStore implements StateStore {
           [plan, table, mappingHash, ranges.map((x) => x.start), ranges.map((x) => x.end)],
         );
       }
-      await this.client.query('COMMIT');
-    } catch (error) {
-      await this.client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+    });
   }
 
   async renew(plan: string, table: string, chunk: number, owner: string, leaseMs: number): Promise<void> {
@@ -200,8 +188,7 @@ export class PostgresStateStore implements StateStore {
     isDead: (owner: string) => boolean = () => false,
   ): Promise<void> {
     if (!(await this.exists())) return;
-    await this.client.query('BEGIN');
-    try {
+    await inTransaction(this.client, async () => {
       const r = await this.client.query<StateRow>(
         `SELECT ${SELECT_COLS} FROM ${this.table} WHERE plan = $1 AND ($2::text[] IS NULL OR table_name = ANY($2))
          FOR UPDATE`,
@@ -218,10 +205,6 @@ export class PostgresStateStore implements StateStore {
         `DELETE FROM ${this.table} WHERE plan = $1 AND ($2::text[] IS NULL OR table_name = ANY($2))`,
         [plan, tables],
       );
-      await this.client.query('COMMIT');
-    } catch (error) {
-      await this.client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+    });
   }
 }
